@@ -1,0 +1,265 @@
+//! Execution: run each play's plan over its hosts, in parallel, and report what happened.
+//!
+//! A scheduler walks the plan's DAG: a (task, host) step starts when everything before it
+//! is done and a fork is free (`--forks` semaphore; `throttle` adds a per-task one). A host
+//! whose step fails or is unreachable skips the rest of its chain while the others go on;
+//! `any_errors_fatal` stops starting new steps everywhere. Ctrl-C (the cancellation token)
+//! stops starting new steps, lets running commands finish, and the recap is still printed.
+//! Each host has one connection (`pool.rs`), opened on first use and reused by every task.
+
+mod pool;
+mod step;
+mod vars;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use petgraph::graph::NodeIndex;
+use petgraph::Direction;
+use serde_json::{Map, Value};
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::exit;
+use crate::inventory::{HostId, Inventory};
+use crate::plan::Plan;
+use crate::playbook::{Playbook, TaskId};
+use crate::report::{Event, Stats};
+use crate::template::Renderer;
+
+pub use pool::Transport;
+
+/// Settings of one run, from the command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub transport: Transport,
+    pub accept_new_host_keys: bool,
+    pub known_hosts: Option<PathBuf>,
+    pub private_key: Option<PathBuf>,
+    pub user: Option<String>,
+    pub timeout: Duration,
+    pub extra_vars: Map<String, Value>,
+}
+
+/// Per-host state carried across tasks and plays.
+#[derive(Debug, Default)]
+pub struct HostState {
+    /// Registered results and set_fact variables.
+    pub facts: Map<String, Value>,
+    pub failed: bool,
+    pub unreachable: bool,
+    pub stats: Stats,
+    /// Secret strings of this host's variables, masked in any output.
+    pub secrets: Vec<String>,
+}
+
+/// What the engine shares with every running step.
+pub struct Engine {
+    pub inv: Arc<Inventory>,
+    pub pb: Arc<Playbook>,
+    pub opts: Options,
+    pub renderer: Renderer,
+    pub hosts: Vec<Mutex<HostState>>,
+    pub pool: pool::Pool,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub cancel: CancellationToken,
+    /// Results of run_once tasks, shared with the play's other hosts.
+    pub run_once: Mutex<HashMap<(usize, TaskId), Value>>,
+}
+
+/// The outcome of a whole run.
+pub struct Summary {
+    pub exit_code: i32,
+}
+
+impl Engine {
+    pub fn new(
+        inv: Arc<Inventory>,
+        pb: Arc<Playbook>,
+        opts: Options,
+        events: mpsc::UnboundedSender<Event>,
+        cancel: CancellationToken,
+    ) -> Arc<Engine> {
+        let hosts = inv
+            .hosts
+            .iter()
+            .map(|h| {
+                let mut secrets = Vec::new();
+                crate::report::mask::collect(&h.vars, &mut secrets);
+                Mutex::new(HostState {
+                    secrets,
+                    ..HostState::default()
+                })
+            })
+            .collect();
+        let pool = pool::Pool::new(&inv, &opts);
+        Arc::new(Engine {
+            inv,
+            pb,
+            opts,
+            renderer: Renderer::new(),
+            hosts,
+            pool,
+            events,
+            cancel,
+            run_once: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn emit(&self, event: Event) {
+        let _ = self.events.send(event);
+    }
+
+    pub fn state(&self, host: HostId) -> std::sync::MutexGuard<'_, HostState> {
+        match self.hosts[host.0].lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Run every play in order; `plans[i]` is play i's plan (None: no host matched).
+    pub async fn run(self: &Arc<Engine>, plans: Vec<Option<Plan>>) -> Summary {
+        let started = Instant::now();
+        let mut touched: Vec<HostId> = Vec::new();
+        let mut fatal = false;
+        for (index, plan) in plans.into_iter().enumerate() {
+            let play = &self.pb.plays[index];
+            let Some(plan) = plan else {
+                self.emit(Event::Warning {
+                    message: format!("play '{}': no host matched '{}', skipping it", play.name, play.hosts),
+                });
+                continue;
+            };
+            for h in &plan.hosts {
+                if !touched.contains(h) {
+                    touched.push(*h);
+                }
+            }
+            self.emit(Event::PlayStart {
+                play: play.name.clone(),
+                hosts: plan.hosts.iter().map(|h| self.inv.host(*h).name.clone()).collect(),
+                check: self.opts.check,
+            });
+            if self.run_play(index, plan).await {
+                fatal = true;
+            }
+            if self.cancel.is_cancelled() || fatal {
+                break;
+            }
+        }
+        self.pool.close_all().await;
+        touched.sort();
+        let mut code = exit::OK;
+        let mut hosts = Vec::new();
+        for h in touched {
+            let st = self.state(h);
+            if st.unreachable {
+                code = exit::UNREACHABLE;
+            } else if st.failed && code == exit::OK {
+                code = exit::HOST_FAILED;
+            }
+            hosts.push((self.inv.host(h).name.clone(), st.stats.clone()));
+        }
+        let interrupted = self.cancel.is_cancelled();
+        if interrupted {
+            code = exit::INTERRUPTED;
+        } else if fatal && code == exit::OK {
+            code = exit::HOST_FAILED;
+        }
+        self.emit(Event::Recap {
+            hosts,
+            interrupted,
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        Summary { exit_code: code }
+    }
+
+    /// Run one play's DAG; returns true when any_errors_fatal stopped it.
+    async fn run_play(self: &Arc<Engine>, play_index: usize, plan: Plan) -> bool {
+        let play = &self.pb.plays[play_index];
+        let graph = Arc::new(plan.graph);
+        let hosts = Arc::new(plan.hosts);
+        let forks = Arc::new(Semaphore::new(self.opts.forks.max(1)));
+        let throttles: HashMap<TaskId, Arc<Semaphore>> = plan
+            .tasks
+            .iter()
+            .filter_map(|t| play.tasks[t.0].throttle.map(|n| (*t, Arc::new(Semaphore::new(n)))))
+            .collect();
+        let mut indegree: Vec<usize> = graph
+            .node_indices()
+            .map(|n| graph.neighbors_directed(n, Direction::Incoming).count())
+            .collect();
+        let mut ready: VecDeque<NodeIndex> = graph
+            .node_indices()
+            .filter(|n| indegree[n.index()] == 0)
+            .collect();
+        let mut running: JoinSet<NodeIndex> = JoinSet::new();
+        let mut stop = false;
+        loop {
+            while let Some(node) = ready.pop_front() {
+                let Some(step) = graph[node] else {
+                    // A barrier: done as soon as it is ready.
+                    for next in graph.neighbors_directed(node, Direction::Outgoing) {
+                        indegree[next.index()] -= 1;
+                        if indegree[next.index()] == 0 {
+                            ready.push_back(next);
+                        }
+                    }
+                    continue;
+                };
+                if stop || self.cancel.is_cancelled() {
+                    continue;
+                }
+                let engine = self.clone();
+                let forks = forks.clone();
+                let throttle = throttles.get(&step.task).cloned();
+                let hosts = hosts.clone();
+                running.spawn(async move {
+                    let _throttle = match &throttle {
+                        Some(t) => t.clone().acquire_owned().await.ok(),
+                        None => None,
+                    };
+                    let _fork = forks.acquire_owned().await.ok();
+                    if !engine.cancel.is_cancelled() {
+                        step::run(&engine, play_index, step, &hosts).await;
+                    }
+                    node
+                });
+            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let node = match done {
+                Ok(node) => node,
+                Err(e) => {
+                    self.emit(Event::Warning {
+                        message: format!("internal error in a task runner: {e}"),
+                    });
+                    stop = true;
+                    continue;
+                }
+            };
+            if play.any_errors_fatal {
+                if let Some(step) = graph[node] {
+                    let st = self.state(step.host);
+                    if st.failed || st.unreachable {
+                        stop = true;
+                    }
+                }
+            }
+            for next in graph.neighbors_directed(node, Direction::Outgoing) {
+                indegree[next.index()] -= 1;
+                if indegree[next.index()] == 0 {
+                    ready.push_back(next);
+                }
+            }
+        }
+        stop
+    }
+}

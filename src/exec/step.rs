@@ -1,0 +1,473 @@
+//! One (task, host) step: conditions, loop, arguments, become, the module call with
+//! until/retries, changed_when/failed_when, register, and the result event.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::Engine;
+use crate::inventory::HostId;
+use crate::modules::{self, Ctx, Failure, Outcome};
+use crate::plan::Step;
+use crate::playbook::Task;
+use crate::report::{mask, Event, Status};
+use crate::transport::{Become, BecomeMethod};
+
+/// Modules that never touch the host (no connection needed).
+fn is_local_only(module: &str) -> bool {
+    matches!(module, "debug" | "set_fact" | "assert" | "fail")
+}
+
+/// What a step produced, before it is reported.
+struct Done {
+    status: Status,
+    msg: Option<String>,
+    diff: Option<String>,
+    result: Value,
+}
+
+pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[HostId]) {
+    {
+        let st = engine.state(step.host);
+        if st.failed || st.unreachable {
+            return;
+        }
+    }
+    let play = &engine.pb.plays[play_index];
+    let task = &play.tasks[step.task.0];
+    let host_name = engine.inv.host(step.host).name.clone();
+
+    if task.run_once && play_hosts.first() != Some(&step.host) {
+        // Another host ran it; share its registered result.
+        let shared = engine
+            .run_once
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(play_index, step.task)).cloned());
+        if let (Some(result), Some(name)) = (shared, &task.register) {
+            engine.state(step.host).facts.insert(name.clone(), result);
+        }
+        return;
+    }
+
+    engine.emit(Event::TaskStart {
+        task: task.name.clone(),
+        host: host_name.clone(),
+    });
+    let started = Instant::now();
+    let done = execute(engine, play_index, task, step.host, play_hosts).await;
+    let elapsed = started.elapsed().as_millis() as u64;
+
+    let secrets = engine.state(step.host).secrets.clone();
+    let (result, msg, diff) = if task.no_log {
+        (
+            serde_json::json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result"}),
+            None,
+            None,
+        )
+    } else {
+        (
+            mask::value(&done.result, &secrets),
+            done.msg.map(|m| mask::text(&m, &secrets)),
+            done.diff.map(|d| mask::text(&d, &secrets)),
+        )
+    };
+    {
+        let mut st = engine.state(step.host);
+        match done.status {
+            Status::Ok => st.stats.ok += 1,
+            Status::Changed => {
+                st.stats.ok += 1;
+                st.stats.changed += 1;
+            }
+            Status::Skipped => st.stats.skipped += 1,
+            Status::Failed => {
+                st.stats.failed += 1;
+                st.failed = true;
+            }
+            Status::Ignored => {
+                st.stats.ok += 1;
+                st.stats.ignored += 1;
+            }
+            Status::Unreachable => {
+                st.stats.unreachable += 1;
+                st.unreachable = true;
+            }
+        }
+    }
+    if task.run_once {
+        if let Ok(mut m) = engine.run_once.lock() {
+            m.insert((play_index, step.task), done.result.clone());
+        }
+    }
+    engine.emit(Event::Result {
+        play: play.name.clone(),
+        task: task.name.clone(),
+        task_index: step.task.0,
+        host: host_name,
+        status: done.status,
+        changed: done.status == Status::Changed,
+        msg,
+        diff,
+        item: None,
+        result,
+        duration_ms: elapsed,
+    });
+}
+
+fn failed(msg: String) -> Done {
+    Done {
+        status: Status::Failed,
+        result: serde_json::json!({"failed": true, "msg": msg}),
+        msg: Some(msg),
+        diff: None,
+    }
+}
+
+async fn execute(
+    engine: &Engine,
+    play_index: usize,
+    task: &Task,
+    host: HostId,
+    play_hosts: &[HostId],
+) -> Done {
+    let ctx_vars = match super::vars::context(engine, play_index, task, host, play_hosts) {
+        Ok(v) => v,
+        Err(e) => return failed(format!("task '{}': {e}", task.name)),
+    };
+    for cond in &task.when {
+        match eval_condition(engine, cond, &ctx_vars) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Done {
+                    status: Status::Skipped,
+                    msg: Some(format!("Conditional result was False: {cond}")),
+                    diff: None,
+                    result: serde_json::json!({"changed": false, "skipped": true, "false_condition": cond}),
+                }
+            }
+            Err(e) => return failed(format!("task '{}': when '{cond}': {e}", task.name)),
+        }
+    }
+    let items: Option<Vec<Value>> = match &task.loop_items {
+        None => None,
+        Some(raw) => match engine.renderer.render_value("loop", raw, &ctx_vars) {
+            Ok(Value::Array(items)) => Some(items),
+            Ok(other) => {
+                return failed(format!(
+                    "task '{}': loop must be a list, got {other}",
+                    task.name
+                ))
+            }
+            Err(e) => return failed(format!("task '{}': loop: {e}", task.name)),
+        },
+    };
+    let Some(items) = items else {
+        let (done, registered) = run_once_item(engine, task, host, &ctx_vars).await;
+        register(engine, task, host, registered);
+        return done;
+    };
+    let mut results = Vec::new();
+    let mut any_changed = false;
+    let mut worst: Option<Done> = None;
+    let mut diffs = String::new();
+    for item in items {
+        let mut vars = ctx_vars.clone();
+        if let Value::Object(m) = &mut vars {
+            m.insert(task.loop_var.clone(), item.clone());
+        }
+        let (done, mut registered) = run_once_item(engine, task, host, &vars).await;
+        if let Value::Object(m) = &mut registered {
+            m.insert(task.loop_var.clone(), item.clone());
+            m.insert("item".into(), item.clone());
+        }
+        results.push(registered);
+        any_changed |= done.status == Status::Changed;
+        if let Some(d) = &done.diff {
+            diffs.push_str(d);
+        }
+        let stop = matches!(done.status, Status::Failed | Status::Unreachable);
+        if matches!(done.status, Status::Failed | Status::Unreachable | Status::Ignored) {
+            worst = Some(done);
+        }
+        if stop {
+            break;
+        }
+    }
+    let all_skipped = !results.is_empty()
+        && results
+            .iter()
+            .all(|r| r.get("skipped").and_then(Value::as_bool).unwrap_or(false));
+    let registered = serde_json::json!({
+        "results": results,
+        "changed": any_changed,
+        "failed": worst.as_ref().is_some_and(|w| w.status == Status::Failed),
+        "msg": "All items completed",
+    });
+    register(engine, task, host, registered.clone());
+    if let Some(w) = worst {
+        return Done {
+            result: registered,
+            ..w
+        };
+    }
+    Done {
+        status: if any_changed {
+            Status::Changed
+        } else if all_skipped {
+            Status::Skipped
+        } else {
+            Status::Ok
+        },
+        msg: None,
+        diff: (!diffs.is_empty()).then_some(diffs),
+        result: registered,
+    }
+}
+
+fn register(engine: &Engine, task: &Task, host: HostId, value: Value) {
+    if let Some(name) = &task.register {
+        engine.state(host).facts.insert(name.clone(), value);
+    }
+}
+
+/// `when:` is a bare expression; a `{{ }}` one is rendered first, as Ansible tolerates.
+fn eval_condition(engine: &Engine, cond: &str, vars: &Value) -> Result<bool, String> {
+    if crate::template::contains_template(cond) {
+        let rendered = engine
+            .renderer
+            .render("when", cond, vars)
+            .map_err(|e| e.to_string())?;
+        return engine
+            .renderer
+            .eval_bool(&rendered, vars)
+            .map_err(|e| e.to_string());
+    }
+    engine.renderer.eval_bool(cond, vars).map_err(|e| e.to_string())
+}
+
+/// Run the module once (for one loop item), with until/retries and the *_when overrides.
+/// Returns the reported outcome and the value to register.
+async fn run_once_item(engine: &Engine, task: &Task, host: HostId, vars: &Value) -> (Done, Value) {
+    let args = match engine
+        .renderer
+        .render_value(&format!("task '{}'", task.name), &Value::Object(task.action.args.clone()), vars)
+    {
+        Ok(Value::Object(m)) => m
+            .into_iter()
+            .filter(|(_, v)| v.as_str() != Some(crate::template::OMIT))
+            .collect::<Map<String, Value>>(),
+        Ok(_) => Map::new(),
+        Err(e) => {
+            let d = failed(format!("task '{}': {e}", task.name));
+            let r = d.result.clone();
+            return (d, r);
+        }
+    };
+    let attempts = match &task.until {
+        Some(_) => task.retries.max(1) + 1,
+        None => 1,
+    };
+    let mut last: Option<(Done, Value)> = None;
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_secs_f64(task.delay)).await;
+            if engine.cancel.is_cancelled() {
+                break;
+            }
+        }
+        let outcome = call_module(engine, task, host, vars, &args).await;
+        let (mut done, registered) = match outcome {
+            Ok(o) => finish(engine, task, host, vars, o),
+            Err(Failure::Transport(e)) => {
+                let msg = e.to_string();
+                let d = Done {
+                    status: Status::Unreachable,
+                    result: serde_json::json!({"unreachable": true, "msg": msg}),
+                    msg: Some(msg),
+                    diff: None,
+                };
+                let r = d.result.clone();
+                return (d, r);
+            }
+            Err(Failure::Args(msg)) => {
+                let d = failed(msg);
+                let r = d.result.clone();
+                (d, r)
+            }
+        };
+        if let Some(until) = &task.until {
+            let mut scope = vars.clone();
+            if let (Value::Object(m), Some(name)) = (&mut scope, &task.register) {
+                m.insert(name.clone(), registered.clone());
+            }
+            let ok = eval_condition(engine, until, &scope).unwrap_or(false);
+            if !ok && attempt + 1 == attempts {
+                done.status = Status::Failed;
+                done.msg = Some(format!(
+                    "gave up after {attempts} attempts: '{until}' never became true{}",
+                    done.msg.as_ref().map(|m| format!(" (last: {m})")).unwrap_or_default()
+                ));
+            }
+            last = Some((done, registered));
+            if ok {
+                break;
+            }
+        } else {
+            last = Some((done, registered));
+        }
+    }
+    match last {
+        Some((mut done, registered)) => {
+            if done.status == Status::Failed && task.ignore_errors {
+                done.status = Status::Ignored;
+            }
+            (done, registered)
+        }
+        None => {
+            let d = failed("interrupted before the task ran".into());
+            let r = d.result.clone();
+            (d, r)
+        }
+    }
+}
+
+async fn call_module(
+    engine: &Engine,
+    task: &Task,
+    host: HostId,
+    vars: &Value,
+    args: &Map<String, Value>,
+) -> Result<Outcome, Failure> {
+    let h = engine.inv.host(host);
+    let check = task.check_mode.unwrap_or(engine.opts.check);
+    let become_on = task.r#become.unwrap_or(h.conn.r#become);
+    let target = match &task.delegate_to {
+        None => host,
+        Some(raw) => {
+            let name = engine
+                .renderer
+                .render("delegate_to", raw, vars)
+                .map_err(|e| Failure::Args(e.to_string()))?;
+            match engine.inv.find_host(&name) {
+                Some(other) => other,
+                None if name == "localhost" => host,
+                None => {
+                    return Err(Failure::Args(format!(
+                        "delegate_to: '{name}' is not a host of the inventory (or 'localhost')"
+                    )))
+                }
+            }
+        }
+    };
+    let delegated_local = matches!(&task.delegate_to, Some(n) if n == "localhost");
+    let r#become = if become_on {
+        let user = task
+            .become_user
+            .clone()
+            .or_else(|| h.conn.become_user.clone())
+            .unwrap_or_else(|| "root".into());
+        let method = match task
+            .become_method
+            .as_deref()
+            .or(h.conn.become_method.as_deref())
+        {
+            Some("su") => BecomeMethod::Su,
+            _ => BecomeMethod::Sudo,
+        };
+        let login = engine.pool.login_user(target);
+        (login != user).then_some(Become { user, method })
+    } else {
+        None
+    };
+    let env: Vec<(String, String)> = task
+        .environment
+        .iter()
+        .map(|(k, v)| {
+            let raw = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            engine
+                .renderer
+                .render("environment", &raw, vars)
+                .map(|s| (k.clone(), s))
+                .map_err(|e| Failure::Args(e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let conn = if is_local_only(&task.action.module) || delegated_local {
+        engine.pool.local().await
+    } else {
+        engine.pool.get(target).await.map_err(|msg| {
+            Failure::Transport(crate::transport::TransportError::Unreachable {
+                host: engine.inv.host(target).name.clone(),
+                address: engine.inv.host(target).conn.address.clone(),
+                port: engine.inv.host(target).conn.port,
+                reason: msg,
+            })
+        })?
+    };
+    let ctx = Ctx {
+        conn: &conn,
+        host: &h.name,
+        r#become,
+        env,
+        check,
+        diff: engine.opts.diff,
+        renderer: &engine.renderer,
+        vars,
+        source: &engine.pb.source,
+    };
+    modules::run(&task.action.module, &ctx, args).await
+}
+
+/// Apply changed_when / failed_when and set facts; build the reported and registered values.
+fn finish(engine: &Engine, task: &Task, host: HostId, vars: &Value, mut o: Outcome) -> (Done, Value) {
+    let registered = o.to_json();
+    let mut scope = vars.clone();
+    if let (Value::Object(m), Some(name)) = (&mut scope, &task.register) {
+        m.insert(name.clone(), registered.clone());
+    }
+    if let Some(expr) = &task.changed_when {
+        match engine.renderer.eval_bool(expr, &scope) {
+            Ok(b) => o.changed = b,
+            Err(e) => {
+                o.failed = true;
+                o.msg = Some(format!("changed_when '{expr}': {e}"));
+            }
+        }
+    }
+    if let Some(expr) = &task.failed_when {
+        match engine.renderer.eval_bool(expr, &scope) {
+            Ok(b) => o.failed = b,
+            Err(e) => {
+                o.failed = true;
+                o.msg = Some(format!("failed_when '{expr}': {e}"));
+            }
+        }
+    }
+    if !o.facts.is_empty() && !o.failed {
+        let mut st = engine.state(host);
+        st.facts.extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let status = if o.failed {
+        Status::Failed
+    } else if o.skipped {
+        Status::Skipped
+    } else if o.changed {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    let mut registered = o.to_json();
+    if let Value::Object(m) = &mut registered {
+        m.insert("pgplay_module".into(), Value::String(task.action.module.clone()));
+    }
+    let done = Done {
+        status,
+        msg: o.msg.clone(),
+        diff: o.diff.as_ref().map(|d| d.unified()),
+        result: registered.clone(),
+    };
+    (done, registered)
+}

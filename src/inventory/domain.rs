@@ -1,0 +1,236 @@
+//! Typed views of the variables pgplay acts on, checked once at load time.
+//!
+//! Connection variables (`ansible_host`, `ansible_port`, ...) and Pigsty's domain variables
+//! (`node_crontab`, `node_crontab_overwrite`, later pg identity, `pgbackrest_*`, `pg_pitr`)
+//! are read from a host's merged variables into Rust types here. A wrong type or value is
+//! refused before any host is touched, with the file, line and key where it was set.
+//! Values that still contain a template (`{{ ... }}`) are checked when rendered instead.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use crate::crontab::{self, CronEntry};
+use crate::error::{Error, Result};
+use crate::yaml::Span;
+
+/// How to reach a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnKind {
+    /// SSH (russh by default, or OpenSSH when chosen with -c).
+    Ssh,
+    /// Run on this machine.
+    Local,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConnVars {
+    pub kind: ConnKind,
+    pub address: String,
+    pub port: u16,
+    pub user: Option<String>,
+    pub key_file: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub r#become: bool,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+}
+
+/// Pigsty domain variables, typed.
+#[derive(Clone, Debug, Default)]
+pub struct Domain {
+    /// `node_crontab`: `/etc/crontab` lines (schedule, user, command).
+    pub node_crontab: Vec<CronEntry>,
+    /// `node_crontab_overwrite`: replace /etc/crontab (true, Pigsty's default) or append.
+    pub node_crontab_overwrite: bool,
+}
+
+/// Where a variable was set, falling back to the host's own line.
+fn span_of<'a>(spans: &'a HashMap<String, Span>, key: &str, host: &'a Span) -> &'a Span {
+    spans.get(key).unwrap_or(host)
+}
+
+/// Ansible's boolean conversion for a typed variable.
+pub fn as_bool(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_i64().map(|i| i != 0),
+        Value::String(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "true" | "on" | "1" | "t" => Some(true),
+            "no" | "n" | "false" | "off" | "0" | "f" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_template(value: &Value) -> bool {
+    matches!(value, Value::String(s) if s.contains("{{") || s.contains("{%"))
+}
+
+fn get_bool(
+    vars: &Map<String, Value>,
+    spans: &HashMap<String, Span>,
+    host: &Span,
+    key: &str,
+    default: bool,
+) -> Result<bool> {
+    match vars.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(v) if is_template(v) => Ok(default),
+        Some(v) => as_bool(v).ok_or_else(|| {
+            Error::invalid(
+                span_of(spans, key, host),
+                key,
+                format!("expected true or false, found {v}"),
+            )
+        }),
+    }
+}
+
+fn get_string(
+    vars: &Map<String, Value>,
+    spans: &HashMap<String, Span>,
+    host: &Span,
+    key: &str,
+) -> Result<Option<String>> {
+    match vars.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(v) => Err(Error::invalid(
+            span_of(spans, key, host),
+            key,
+            format!("expected a string, found {v}"),
+        )),
+    }
+}
+
+/// Read the `ansible_*` connection variables of a host.
+pub fn conn_vars(
+    name: &str,
+    host: &Span,
+    vars: &Map<String, Value>,
+    spans: &HashMap<String, Span>,
+) -> Result<ConnVars> {
+    let kind = match get_string(vars, spans, host, "ansible_connection")?.as_deref() {
+        None | Some("ssh") | Some("smart") | Some("paramiko") => ConnKind::Ssh,
+        Some("local") => ConnKind::Local,
+        Some(other) => {
+            return Err(Error::invalid(
+                span_of(spans, "ansible_connection", host),
+                "ansible_connection",
+                format!("unsupported connection '{other}' (pgplay speaks ssh and local)"),
+            ))
+        }
+    };
+    let port = match vars.get("ansible_port").or_else(|| vars.get("ansible_ssh_port")) {
+        None | Some(Value::Null) => 22,
+        Some(v) => {
+            let n = match v {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if (1..=65535).contains(&n) => n as u16,
+                _ => {
+                    return Err(Error::invalid(
+                        span_of(spans, "ansible_port", host),
+                        "ansible_port",
+                        format!("expected a port number 1-65535, found {v}"),
+                    ))
+                }
+            }
+        }
+    };
+    let address = get_string(vars, spans, host, "ansible_host")?
+        .or(get_string(vars, spans, host, "ansible_ssh_host")?)
+        .unwrap_or_else(|| name.to_string());
+    let key_file = get_string(vars, spans, host, "ansible_ssh_private_key_file")?
+        .or(get_string(vars, spans, host, "ansible_private_key_file")?)
+        .map(|p| expand_home(&p));
+    let become_method = get_string(vars, spans, host, "ansible_become_method")?;
+    if let Some(m) = &become_method {
+        if m != "sudo" && m != "su" {
+            return Err(Error::invalid(
+                span_of(spans, "ansible_become_method", host),
+                "ansible_become_method",
+                format!("unsupported become method '{m}' (use sudo or su)"),
+            ));
+        }
+    }
+    Ok(ConnVars {
+        kind,
+        address,
+        port,
+        user: get_string(vars, spans, host, "ansible_user")?
+            .or(get_string(vars, spans, host, "ansible_ssh_user")?),
+        key_file,
+        known_hosts: get_string(vars, spans, host, "pgplay_known_hosts")?.map(|p| expand_home(&p)),
+        r#become: get_bool(vars, spans, host, "ansible_become", false)?,
+        become_user: get_string(vars, spans, host, "ansible_become_user")?,
+        become_method,
+    })
+}
+
+/// `~/x` → `$HOME/x`.
+pub fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+impl Domain {
+    pub fn from_vars(
+        host: &Span,
+        vars: &Map<String, Value>,
+        spans: &HashMap<String, Span>,
+    ) -> Result<Domain> {
+        let node_crontab = match vars.get("node_crontab") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let span = span_of(spans, "node_crontab", host);
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let key = format!("node_crontab[{i}]");
+                    let Value::String(line) = item else {
+                        return Err(Error::invalid(
+                            span,
+                            key,
+                            format!("a crontab entry must be a string, found {item}"),
+                        )
+                        .with_hint("quote the whole line: '00 01 * * * postgres /pg/bin/pg-backup full'"));
+                    };
+                    if is_template(item) {
+                        continue;
+                    }
+                    let entry = crontab::parse_line(line, true).map_err(|e| {
+                        Error::invalid(span, key, format!("invalid crontab line {line:?}: {e}"))
+                            .with_hint(
+                                "an /etc/crontab line is: minute hour day month weekday user command, \
+                                 e.g. '00 01 * * * postgres /pg/bin/pg-backup full'",
+                            )
+                    })?;
+                    out.push(entry);
+                }
+                out
+            }
+            Some(v) if is_template(v) => Vec::new(),
+            Some(v) => {
+                return Err(Error::invalid(
+                    span_of(spans, "node_crontab", host),
+                    "node_crontab",
+                    format!("expected a list of crontab lines, found {v}"),
+                )
+                .with_hint("node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]"))
+            }
+        };
+        Ok(Domain {
+            node_crontab,
+            node_crontab_overwrite: get_bool(vars, spans, host, "node_crontab_overwrite", true)?,
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! The inventory: Pigsty's YAML file turned into a frozen, typed model of groups and hosts.
+//!
+//! Loading (`load.rs`) walks `all: {vars, hosts, children}` recursively; variables are then
+//! merged per host with Ansible's precedence (all < parent group < child group < host < -e,
+//! groups of equal depth by name), and the Pigsty variables pgplay acts on are typed and
+//! checked (`domain.rs`) before anything runs. Nothing mutates an `Inventory` after loading;
+//! per-run state lives in the executor.
+
+mod domain;
+mod list;
+mod load;
+mod pattern;
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+pub use domain::{as_bool as domain_bool, expand_home, ConnKind, ConnVars, Domain};
+pub use list::{host_json, list_json};
+pub use load::load;
+pub use pattern::select;
+
+use crate::yaml::Span;
+
+/// Index of a host in `Inventory::hosts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HostId(pub usize);
+
+/// Index of a group in `Inventory::groups`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub usize);
+
+#[derive(Debug)]
+pub struct Group {
+    pub name: String,
+    pub span: Span,
+    /// Variables written on the group itself.
+    pub vars: Map<String, Value>,
+    pub var_spans: HashMap<String, Span>,
+    /// Direct children, in file order.
+    pub children: Vec<GroupId>,
+    /// Hosts listed directly under this group, in file order.
+    pub hosts: Vec<HostId>,
+    /// Longest path from `all` (all = 0).
+    pub depth: usize,
+}
+
+#[derive(Debug)]
+pub struct Host {
+    pub name: String,
+    pub span: Span,
+    /// Every group the host is in, directly or through children, `all` included.
+    pub groups: Vec<GroupId>,
+    /// Merged variables from the inventory alone (what ansible-inventory prints).
+    pub inventory_vars: Map<String, Value>,
+    /// Merged variables with extra vars (-e) on top: what tasks see.
+    pub vars: Map<String, Value>,
+    /// Where each variable of `vars` was set.
+    pub var_spans: HashMap<String, Span>,
+    /// Typed connection and domain variables.
+    pub conn: ConnVars,
+    pub domain: Domain,
+}
+
+#[derive(Debug)]
+pub struct Inventory {
+    pub source: String,
+    pub groups: Vec<Group>,
+    pub hosts: Vec<Host>,
+}
+
+impl Inventory {
+    pub fn host(&self, id: HostId) -> &Host {
+        &self.hosts[id.0]
+    }
+
+    pub fn group(&self, id: GroupId) -> &Group {
+        &self.groups[id.0]
+    }
+
+    pub fn find_group(&self, name: &str) -> Option<GroupId> {
+        self.groups.iter().position(|g| g.name == name).map(GroupId)
+    }
+
+    pub fn find_host(&self, name: &str) -> Option<HostId> {
+        self.hosts.iter().position(|h| h.name == name).map(HostId)
+    }
+
+    pub fn host_ids(&self) -> impl Iterator<Item = HostId> {
+        (0..self.hosts.len()).map(HostId)
+    }
+
+    /// Every host in a group, through its children too, in inventory order.
+    pub fn group_hosts(&self, id: GroupId) -> Vec<HostId> {
+        let mut out: Vec<HostId> = self
+            .host_ids()
+            .filter(|h| self.host(*h).groups.contains(&id))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Group names of a host (Ansible's `group_names`: sorted, without `all`).
+    pub fn group_names(&self, id: HostId) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .host(id)
+            .groups
+            .iter()
+            .map(|g| self.group(*g).name.clone())
+            .filter(|n| n != "all")
+            .collect();
+        names.sort();
+        names
+    }
+}

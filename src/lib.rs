@@ -1,0 +1,22 @@
+//! pgplay: a typed, parallel playbook engine for Pigsty's backup and PITR operations.
+//!
+//! The pipeline shows in the modules: `inventory` (Pigsty YAML → typed, frozen model) →
+//! `playbook` (YAML → typed plays and tasks) → `select` (limit, tags) → `plan` (petgraph DAG
+//! of (task, host)) → `exec` (tokio, one SSH connection per host, `modules`) → `report`
+//! (events rendered as text, JSON or progress bars). `run` wires them for the CLI.
+
+pub mod cli;
+pub mod crontab;
+pub mod error;
+pub mod exec;
+pub mod extra;
+pub mod inventory;
+pub mod modules;
+pub mod plan;
+pub mod playbook;
+pub mod report;
+pub mod run;
+pub mod select;
+pub mod template;
+pub mod transport;
+pub mod yaml;

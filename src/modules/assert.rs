@@ -1,0 +1,39 @@
+//! `assert`: every expression in `that` must hold; the first that does not fails the host.
+
+use serde_json::{Map, Value};
+
+use super::args::opt_str;
+use super::{Ctx, Failure, Outcome};
+
+pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let that: Vec<String> = match args.get("that") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Bool(b)) => vec![b.to_string()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => Ok(s.clone()),
+                Value::Bool(b) => Ok(b.to_string()),
+                other => Err(Failure::Args(format!("assert: 'that' items must be expressions, got {other}"))),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(Failure::Args("assert needs 'that': an expression or a list".into())),
+    };
+    for expr in &that {
+        let ok = ctx
+            .renderer
+            .eval_bool(expr, ctx.vars)
+            .map_err(|e| Failure::Args(e.to_string()))?;
+        if !ok {
+            let msg = opt_str(args, "fail_msg")?
+                .or(opt_str(args, "msg")?)
+                .unwrap_or_else(|| format!("Assertion failed: {expr}"));
+            let mut o = Outcome::failed(msg);
+            o.data.insert("assertion".into(), Value::String(expr.clone()));
+            return Ok(o);
+        }
+    }
+    let mut o = Outcome::ok(false);
+    o.msg = Some(opt_str(args, "success_msg")?.unwrap_or_else(|| "All assertions passed".into()));
+    Ok(o)
+}

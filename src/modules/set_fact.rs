@@ -1,0 +1,22 @@
+//! `set_fact`: set host variables for the rest of the run (arguments are already templated).
+
+use serde_json::{Map, Value};
+
+use super::{Failure, Outcome};
+
+pub fn run(args: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let mut o = Outcome::ok(false);
+    for (k, v) in args {
+        if k == "cacheable" {
+            continue;
+        }
+        let valid = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(Failure::Args(format!("'{k}' is not a valid variable name")));
+        }
+        o.facts.insert(k.clone(), v.clone());
+    }
+    o.data.insert("ansible_facts".into(), Value::Object(o.facts.clone()));
+    Ok(o)
+}

@@ -1,0 +1,46 @@
+//! `template`: render a minijinja template on the controller with the host's variables and
+//! write it like `copy` (atomic, changed only on difference, diff in check mode).
+//!
+//! Templates are looked up next to the playbook (`templates/<src>`, then `<src>`), or among
+//! the templates compiled into the binary for built-in playbooks.
+
+use serde_json::{Map, Value};
+
+use super::args::{path, req_str};
+use super::{Ctx, Failure, Outcome};
+use crate::playbook::{builtin, Source};
+
+pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let dest = path(args, &["dest"])?;
+    let src = req_str(args, "src")?;
+    let bytes = read_source(ctx, "templates", &src)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::Args(format!("template {src} is not UTF-8 text")))?;
+    let rendered = ctx
+        .renderer
+        .render(&src, &text, ctx.vars)
+        .map_err(|e| Failure::Args(format!("{e} (host {})", ctx.host)))?;
+    super::copy::put(ctx, args, &dest, rendered.as_bytes()).await
+}
+
+/// Read a controller-side file for `copy src=` (`files/`) or `template src=` (`templates/`).
+pub fn read_source(ctx: &Ctx<'_>, kind: &str, src: &str) -> Result<Vec<u8>, Failure> {
+    match ctx.source {
+        Source::Builtin => builtin::file(kind, src)
+            .map(|s| s.as_bytes().to_vec())
+            .ok_or_else(|| Failure::Args(format!("no built-in {kind} file '{src}'"))),
+        Source::Dir(dir) => {
+            let candidates = [dir.join(kind).join(src), dir.join(src)];
+            for c in &candidates {
+                if let Ok(bytes) = std::fs::read(c) {
+                    return Ok(bytes);
+                }
+            }
+            Err(Failure::Args(format!(
+                "cannot find '{src}' (looked in {} and {})",
+                candidates[0].display(),
+                candidates[1].display()
+            )))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! The plan: a DAG whose nodes are (task, host) pairs of one play.
+//!
+//! Each host runs its own chain of selected tasks, in order, and never waits for another host
+//! unless a task asks for it:
+//! - `after: <task name>` — this task starts on any host only once the named earlier task has
+//!   finished on every host of the play ("A on all hosts before B on any host");
+//! - `throttle: 1` — at most one host runs this task at a time (the executor enforces it);
+//! - `run_once: true` — the task runs on the play's first host; the others wait for it and
+//!   share its result.
+//!
+//! The graph is checked for cycles when built and can be printed as DOT (`--graph`).
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::error::{Error, Result};
+use crate::inventory::{HostId, Inventory};
+use crate::playbook::{Play, TaskId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub task: TaskId,
+    pub host: HostId,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    /// `None` nodes are barriers: they join many edges so `after:` costs 2N edges, not N².
+    pub graph: DiGraph<Option<Step>, ()>,
+    pub hosts: Vec<HostId>,
+    pub tasks: Vec<TaskId>,
+}
+
+impl Plan {
+    pub fn build(play: &Play, hosts: &[HostId], tasks: &[TaskId]) -> Result<Plan> {
+        let mut graph = DiGraph::new();
+        // index[t][h] = node of task t (position in `tasks`) on host h (position in `hosts`).
+        let mut index: Vec<Vec<NodeIndex>> = Vec::with_capacity(tasks.len());
+        for &task in tasks {
+            index.push(
+                hosts
+                    .iter()
+                    .map(|&host| graph.add_node(Some(Step { task, host })))
+                    .collect(),
+            );
+        }
+        for t in 1..tasks.len() {
+            for h in 0..hosts.len() {
+                graph.add_edge(index[t - 1][h], index[t][h], ());
+            }
+        }
+        for (t, &task_id) in tasks.iter().enumerate() {
+            let task = &play.tasks[task_id.0];
+            for name in &task.after {
+                // The named task may be deselected by tags: then there is nothing to wait for.
+                let Some(dep) = tasks
+                    .iter()
+                    .position(|id| &play.tasks[id.0].name == name)
+                else {
+                    continue;
+                };
+                let barrier = graph.add_node(None);
+                for from in &index[dep] {
+                    graph.add_edge(*from, barrier, ());
+                }
+                for to in &index[t] {
+                    graph.add_edge(barrier, *to, ());
+                }
+            }
+            if task.run_once && !hosts.is_empty() {
+                for h in 1..hosts.len() {
+                    graph.add_edge(index[t][0], index[t][h], ());
+                }
+            }
+        }
+        if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
+            let Some(step) = graph.node_weight(cycle.node_id()).copied().flatten().or_else(|| {
+                graph
+                    .neighbors_directed(cycle.node_id(), petgraph::Direction::Outgoing)
+                    .find_map(|n| graph[n])
+            }) else {
+                return Err(Error::Other("the plan has a cycle".into()));
+            };
+            let task = &play.tasks[step.task.0];
+            return Err(Error::invalid(
+                &task.span,
+                task.name.clone(),
+                "this task is part of a cycle of 'after:' dependencies",
+            ));
+        }
+        Ok(Plan {
+            graph,
+            hosts: hosts.to_vec(),
+            tasks: tasks.to_vec(),
+        })
+    }
+
+    /// Graphviz DOT text of the plan.
+    pub fn dot(&self, play: &Play, inv: &Inventory) -> String {
+        let mut out = String::from("digraph pgplay {\n  rankdir=LR;\n  node [shape=box];\n");
+        for idx in self.graph.node_indices() {
+            match self.graph[idx] {
+                Some(step) => out.push_str(&format!(
+                    "  n{} [label=\"{}\\n{}\"];\n",
+                    idx.index(),
+                    escape(&play.tasks[step.task.0].name),
+                    escape(&inv.host(step.host).name)
+                )),
+                None => out.push_str(&format!(
+                    "  n{} [label=\"all hosts\", shape=circle];\n",
+                    idx.index()
+                )),
+            }
+        }
+        for edge in self.graph.edge_references() {
+            out.push_str(&format!(
+                "  n{} -> n{};\n",
+                edge.source().index(),
+                edge.target().index()
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}

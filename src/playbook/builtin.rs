@@ -1,0 +1,33 @@
+//! The playbooks, task files and templates compiled into the binary, so one file works anywhere.
+//!
+//! Their source is the repository's `playbooks/` and `templates/` folders; a built-in
+//! playbook is run by name (`pgplay node`, `pgplay node.yml`).
+
+const PLAYBOOKS: &[(&str, &str)] = &[
+    ("node", include_str!("../../playbooks/node.yml")),
+    ("node-rm", include_str!("../../playbooks/node-rm.yml")),
+];
+
+const TASK_FILES: &[(&str, &str)] = &[];
+
+const TEMPLATES: &[(&str, &str)] = &[("crontab.j2", include_str!("../../templates/crontab.j2"))];
+
+const FILES: &[(&str, &str)] = &[];
+
+pub fn playbook(name: &str) -> Option<&'static str> {
+    PLAYBOOKS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+pub fn playbook_names() -> impl Iterator<Item = &'static str> {
+    PLAYBOOKS.iter().map(|(n, _)| *n)
+}
+
+pub fn task_file(path: &str) -> Option<&'static str> {
+    TASK_FILES.iter().find(|(n, _)| *n == path).map(|(_, t)| *t)
+}
+
+/// A built-in template (`kind` = "templates") or plain file (`kind` = "files").
+pub fn file(kind: &str, name: &str) -> Option<&'static str> {
+    let table = if kind == "templates" { TEMPLATES } else { FILES };
+    table.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}

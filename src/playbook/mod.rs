@@ -1,0 +1,92 @@
+//! Playbooks: an Ansible-flavoured, typed subset, loaded from YAML into plays of flat tasks.
+//!
+//! `load.rs` lowers the YAML (unknown keys are errors with "did you mean"); blocks and
+//! `import_tasks`/`include_tasks` are flattened at load time, each task inheriting its
+//! enclosing blocks' tags, conditions, become, vars and environment, so later stages see one
+//! ordered list of tasks per play. `builtin.rs` holds the playbooks and templates compiled
+//! into the binary.
+
+pub mod builtin;
+mod load;
+
+use serde_json::{Map, Value};
+
+pub use load::{load, load_source};
+
+use crate::yaml::Span;
+
+/// Index of a task within its play.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub usize);
+
+#[derive(Debug)]
+pub struct Playbook {
+    /// What the user named (a built-in name or a path), for messages.
+    pub name: String,
+    pub plays: Vec<Play>,
+    /// Where templates named by `template: src=...` are looked up.
+    pub source: Source,
+}
+
+/// Where a playbook (and its task files and templates) came from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Embedded in the binary.
+    Builtin,
+    /// A directory on disk (the playbook file's directory).
+    Dir(std::path::PathBuf),
+}
+
+#[derive(Debug)]
+pub struct Play {
+    pub name: String,
+    pub span: Span,
+    /// Host pattern.
+    pub hosts: String,
+    pub vars: Map<String, Value>,
+    pub tasks: Vec<Task>,
+    pub any_errors_fatal: bool,
+}
+
+/// What a task runs: a module and its (untemplated) arguments.
+#[derive(Debug, Clone)]
+pub struct Action {
+    /// Canonical module name (`shell`, `copy`, ...).
+    pub module: String,
+    /// Arguments: a mapping, with a free-form string under `_raw_params`.
+    pub args: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: TaskId,
+    pub name: String,
+    pub span: Span,
+    pub action: Action,
+    /// Effective tags (own and inherited from blocks, includes and the play).
+    pub tags: Vec<String>,
+    /// Conditions, all of which must hold (inherited first).
+    pub when: Vec<String>,
+    pub loop_items: Option<Value>,
+    pub loop_var: String,
+    pub register: Option<String>,
+    pub until: Option<String>,
+    pub retries: u32,
+    pub delay: f64,
+    pub ignore_errors: bool,
+    pub changed_when: Option<String>,
+    pub failed_when: Option<String>,
+    pub r#become: Option<bool>,
+    pub become_user: Option<String>,
+    pub become_method: Option<String>,
+    pub throttle: Option<usize>,
+    pub run_once: bool,
+    pub delegate_to: Option<String>,
+    pub no_log: bool,
+    pub check_mode: Option<bool>,
+    pub environment: Map<String, Value>,
+    pub vars: Map<String, Value>,
+    /// pgplay's cross-host ordering: names of tasks that must have finished on every host
+    /// of the play before this task starts on any host.
+    pub after: Vec<String>,
+}

@@ -1,0 +1,97 @@
+//! Events the engine emits, and the reporters that render them.
+//!
+//! The engine never prints: it sends `Event`s over a channel to one reporter task, which
+//! renders each event whole (outputs of parallel hosts never interleave mid-line). Reporters:
+//! `text` (Ansible-like `TASK [...]` / `ok: [host]` lines and a PLAY RECAP), `json` (JSON
+//! lines, one per (task, host) and a final summary), `progress` (indicatif bars on a TTY,
+//! with failures printed in full). Secrets are masked before an event is sent (`mask.rs`).
+
+pub mod json;
+pub mod mask;
+pub mod progress;
+pub mod text;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// How a (task, host) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Changed,
+    Failed,
+    Skipped,
+    Unreachable,
+    Ignored,
+}
+
+/// Per-host totals for the recap.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    pub ok: usize,
+    pub changed: usize,
+    pub unreachable: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub ignored: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    PlayStart {
+        play: String,
+        hosts: Vec<String>,
+        check: bool,
+    },
+    TaskStart {
+        task: String,
+        host: String,
+    },
+    Result {
+        play: String,
+        task: String,
+        task_index: usize,
+        host: String,
+        status: Status,
+        changed: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        msg: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        diff: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        item: Option<Value>,
+        result: Value,
+        duration_ms: u64,
+    },
+    Warning {
+        message: String,
+    },
+    Recap {
+        hosts: Vec<(String, Stats)>,
+        interrupted: bool,
+        duration_ms: u64,
+    },
+}
+
+/// Something that renders events.
+pub trait Reporter: Send {
+    fn handle(&mut self, event: &Event);
+}
+
+/// How to render, from `--output` and whether stdout is a terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Progress,
+}
+
+pub fn reporter(format: Format, verbose: u8, diff: bool) -> Box<dyn Reporter> {
+    match format {
+        Format::Text => Box::new(text::Text::new(verbose, diff)),
+        Format::Json => Box::new(json::Json),
+        Format::Progress => Box::new(progress::Progress::new(verbose, diff)),
+    }
+}

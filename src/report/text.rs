@@ -1,0 +1,170 @@
+//! Ansible-like plain text: `PLAY [..]`, `TASK [..]`, one line per host result, `PLAY RECAP`.
+//!
+//! Hosts run their chains independently, so results of different tasks can arrive
+//! interleaved; a `TASK [..]` header is printed whenever the task changes, as Ansible's
+//! free strategy does.
+
+use std::io::Write;
+
+use serde_json::{Map, Value};
+
+use super::{Event, Reporter, Status};
+
+pub struct Text {
+    verbose: u8,
+    diff: bool,
+    last_task: Option<(String, usize)>,
+}
+
+impl Text {
+    pub fn new(verbose: u8, diff: bool) -> Text {
+        Text {
+            verbose,
+            diff,
+            last_task: None,
+        }
+    }
+}
+
+/// `TITLE [name] ****...` padded to 80 columns.
+pub fn banner(title: &str, name: &str) -> String {
+    let head = if name.is_empty() {
+        title.to_string()
+    } else {
+        format!("{title} [{name}]")
+    };
+    let stars = 79usize.saturating_sub(head.chars().count()).max(3);
+    format!("\n{head} {}\n", "*".repeat(stars))
+}
+
+/// The fields of a result worth showing on a failure line.
+fn failure_json(msg: &Option<String>, result: &Value) -> String {
+    let mut m = Map::new();
+    if let Value::Object(r) = result {
+        for key in ["changed", "rc", "cmd", "stdout", "stderr", "assertion"] {
+            if let Some(v) = r.get(key) {
+                if !matches!(v, Value::String(s) if s.is_empty()) {
+                    m.insert(key.into(), v.clone());
+                }
+            }
+        }
+    }
+    if let Some(msg) = msg {
+        m.insert("msg".into(), Value::String(msg.clone()));
+    }
+    serde_json::to_string(&Value::Object(m)).unwrap_or_default()
+}
+
+pub fn render(event: &Event, verbose: u8, diff: bool, last_task: &mut Option<(String, usize)>) -> String {
+    let mut out = String::new();
+    match event {
+        Event::PlayStart { play, check, .. } => {
+            let name = if *check { format!("{play}] [CHECK MODE") } else { play.clone() };
+            out.push_str(&banner("PLAY", &name));
+            *last_task = None;
+        }
+        Event::TaskStart { .. } => {}
+        Event::Result {
+            task,
+            task_index,
+            host,
+            status,
+            msg,
+            diff: d,
+            item,
+            result,
+            ..
+        } => {
+            if last_task.as_ref() != Some(&(task.clone(), *task_index)) {
+                out.push_str(&banner("TASK", task));
+                *last_task = Some((task.clone(), *task_index));
+            }
+            let item_text = item
+                .as_ref()
+                .map(|i| match i {
+                    Value::String(s) => format!(" => (item={s})"),
+                    other => format!(" => (item={other})"),
+                })
+                .unwrap_or_default();
+            match status {
+                Status::Ok | Status::Changed => {
+                    let word = if *status == Status::Changed { "changed" } else { "ok" };
+                    out.push_str(&format!("{word}: [{host}]{item_text}"));
+                    if let Value::Object(r) = result {
+                        if let Some(m) = r.get("msg").filter(|_| task_is_debug(r)) {
+                            out.push_str(&format!(
+                                " => {}",
+                                serde_json::to_string_pretty(&serde_json::json!({ "msg": m })).unwrap_or_default()
+                            ));
+                        }
+                    }
+                    if verbose > 0 {
+                        out.push_str(&format!(" => {}", serde_json::to_string(result).unwrap_or_default()));
+                    }
+                    out.push('\n');
+                }
+                Status::Skipped => {
+                    out.push_str(&format!("skipping: [{host}]{item_text}"));
+                    if let Some(m) = msg.as_ref().filter(|_| verbose > 0) {
+                        out.push_str(&format!(" => {m}"));
+                    }
+                    out.push('\n');
+                }
+                Status::Failed | Status::Ignored => {
+                    out.push_str(&format!(
+                        "fatal: [{host}]{item_text}: FAILED! => {}\n",
+                        failure_json(msg, result)
+                    ));
+                    if *status == Status::Ignored {
+                        out.push_str("...ignoring\n");
+                    }
+                }
+                Status::Unreachable => {
+                    out.push_str(&format!(
+                        "fatal: [{host}]: UNREACHABLE! => {}\n",
+                        failure_json(msg, &Value::Null)
+                    ));
+                }
+            }
+            if diff {
+                if let Some(d) = d {
+                    out.push_str(d);
+                    if !d.ends_with('\n') {
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        Event::Warning { message } => out.push_str(&format!("[WARNING]: {message}\n")),
+        Event::Recap {
+            hosts, interrupted, ..
+        } => {
+            if *interrupted {
+                out.push_str("\n[ERROR]: interrupted: no new task was started after Ctrl-C\n");
+            }
+            out.push_str(&banner("PLAY RECAP", ""));
+            for (host, s) in hosts {
+                out.push_str(&format!(
+                    "{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued=0    ignored={}\n",
+                    s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.ignored
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn task_is_debug(r: &Map<String, Value>) -> bool {
+    r.get("pgplay_module").and_then(Value::as_str) == Some("debug")
+}
+
+impl Reporter for Text {
+    fn handle(&mut self, event: &Event) {
+        let text = render(event, self.verbose, self.diff, &mut self.last_task);
+        if !text.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+    }
+}

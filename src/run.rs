@@ -1,0 +1,299 @@
+//! Wiring the stages for the command line: load → select → plan → execute → report.
+//!
+//! Everything that can be refused is refused here, before any connection is opened: the
+//! inventory and its typed variables, extra vars, the playbook, tags, the limit, the plan.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Connection, InventoryArgs, Output, PlaybookArgs};
+use crate::error::{exit, Error, Result};
+use crate::exec::{Engine, Options, Transport};
+use crate::inventory::{self, HostId, Inventory};
+use crate::plan::Plan;
+use crate::playbook::{self, Playbook, TaskId};
+use crate::report::{self, Format};
+use crate::select::{self, Tags};
+use crate::extra;
+
+pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
+    if args.get(1).and_then(|a| a.to_str()) == Some("inventory") {
+        let rest: Vec<_> = std::iter::once(args[0].clone()).chain(args[2..].iter().cloned()).collect();
+        return match InventoryArgs::try_parse_from(rest) {
+            Ok(a) => finish(inventory_cmd(&a)),
+            Err(e) => clap_exit(e),
+        };
+    }
+    match PlaybookArgs::try_parse_from(args) {
+        Ok(a) => match playbook_cmd(&a) {
+            Ok(code) => code,
+            Err(e) => finish(Err(e)),
+        },
+        Err(e) => clap_exit(e),
+    }
+}
+
+fn clap_exit(e: clap::Error) -> i32 {
+    let _ = e.print();
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit::OK,
+        _ => exit::OPTIONS,
+    }
+}
+
+fn finish(r: Result<()>) -> i32 {
+    match r {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            eprint!("{}", e.render());
+            e.exit_code()
+        }
+    }
+}
+
+/// `-i`, else ./pigsty.yml, else ~/pigsty/pigsty.yml.
+fn inventory_path(given: &Option<PathBuf>) -> Result<String> {
+    if let Some(p) = given {
+        return Ok(p.to_string_lossy().into_owned());
+    }
+    let mut candidates = vec![PathBuf::from("pigsty.yml")];
+    if let Some(home) = dirs::home_dir() {
+        candidates.push(home.join("pigsty").join("pigsty.yml"));
+    }
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .map(|p| p.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::usage("no inventory: ./pigsty.yml and ~/pigsty/pigsty.yml do not exist")
+                .with_hint("pass one with -i, e.g. -i inventory/sandbox.yml")
+        })
+}
+
+fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
+    let path = inventory_path(&a.inventory)?;
+    let inv = inventory::load(&path, &[])?;
+    if let Some(name) = &a.host {
+        let h = inv.find_host(name).ok_or_else(|| {
+            let err = Error::usage(format!("no host '{name}' in {path}"));
+            match crate::error::did_you_mean(name, inv.hosts.iter().map(|h| h.name.as_str())) {
+                Some(h) => err.with_hint(h),
+                None => err,
+            }
+        })?;
+        println!("{}", inventory::host_json(&inv, h));
+        return Ok(());
+    }
+    if a.graph {
+        print!("{}", graph(&inv));
+        return Ok(());
+    }
+    println!("{}", inventory::list_json(&inv));
+    Ok(())
+}
+
+/// `ansible-inventory --graph` style tree.
+fn graph(inv: &Inventory) -> String {
+    fn walk(inv: &Inventory, g: inventory::GroupId, depth: usize, out: &mut String) {
+        let group = inv.group(g);
+        out.push_str(&format!("{}@{}:\n", "  |".repeat(depth), group.name));
+        let mut children = group.children.clone();
+        if group.name == "all" {
+            children.sort_by_key(|c| inv.group(*c).name != "ungrouped");
+        }
+        for c in children {
+            walk(inv, c, depth + 1, out);
+        }
+        for h in &group.hosts {
+            out.push_str(&format!("{}--{}\n", "  |".repeat(depth + 1), inv.host(*h).name));
+        }
+    }
+    let mut out = String::new();
+    if let Some(all) = inv.find_group("all") {
+        walk(inv, all, 0, &mut out);
+    }
+    out
+}
+
+/// What was selected to run, per play.
+struct Selection {
+    hosts: Vec<Vec<HostId>>,
+    tasks: Vec<Vec<TaskId>>,
+}
+
+fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Selection> {
+    let tags = Tags::new(&a.tags, &a.skip_tags);
+    tags.check(pb)?;
+    let limit = match &a.limit {
+        Some(l) => Some(inventory::select(inv, l, true)?),
+        None => None,
+    };
+    let mut sel = Selection {
+        hosts: Vec::new(),
+        tasks: Vec::new(),
+    };
+    let mut started = a.start_at_task.is_none();
+    let mut found_start = a.start_at_task.is_none();
+    for play in &pb.plays {
+        sel.hosts.push(select::play_hosts(inv, play, limit.as_deref())?);
+        let mut tasks = Vec::new();
+        for t in &play.tasks {
+            if !started && a.start_at_task.as_deref() == Some(t.name.as_str()) {
+                started = true;
+                found_start = true;
+            }
+            if started && tags.selects(t) {
+                tasks.push(t.id);
+            }
+        }
+        sel.tasks.push(tasks);
+    }
+    if !found_start {
+        let name = a.start_at_task.clone().unwrap_or_default();
+        let names = pb.plays.iter().flat_map(|p| p.tasks.iter().map(|t| t.name.as_str()));
+        let err = Error::usage(format!("--start-at-task: no task named '{name}'"));
+        return Err(match crate::error::did_you_mean(&name, names) {
+            Some(h) => err.with_hint(h),
+            None => err,
+        });
+    }
+    if limit.is_some() && sel.hosts.iter().all(|h| h.is_empty()) {
+        return Err(Error::usage(format!(
+            "the limit '{}' matches hosts, but none of them is in any play of '{}'",
+            a.limit.clone().unwrap_or_default(),
+            pb.name
+        )));
+    }
+    Ok(sel)
+}
+
+fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
+    let extra_nodes = extra::parse_all(&a.extra_vars)?;
+    let mut extra_vars = Map::new();
+    for n in &extra_nodes {
+        if let Value::Object(m) = n.to_json() {
+            extra_vars.extend(m);
+        }
+    }
+    let path = inventory_path(&a.inventory)?;
+    let inv = inventory::load(&path, &extra_nodes)?;
+    let pb = playbook::load(&a.playbook)?;
+    let sel = select_all(a, &inv, &pb)?;
+
+    if a.list_hosts || a.list_tasks || a.list_tags {
+        print!("{}", listing(a, &inv, &pb, &sel));
+        return Ok(exit::OK);
+    }
+    let mut plans = Vec::new();
+    for (i, play) in pb.plays.iter().enumerate() {
+        plans.push(if sel.hosts[i].is_empty() {
+            None
+        } else {
+            Some(Plan::build(play, &sel.hosts[i], &sel.tasks[i])?)
+        });
+    }
+    if a.graph {
+        for (i, plan) in plans.iter().enumerate() {
+            if let Some(plan) = plan {
+                print!("{}", plan.dot(&pb.plays[i], &inv));
+            }
+        }
+        return Ok(exit::OK);
+    }
+    let opts = Options {
+        check: a.check,
+        diff: a.diff,
+        forks: a.forks as usize,
+        transport: match a.connection {
+            Connection::Russh => Transport::Russh,
+            Connection::Local => Transport::Local,
+        },
+        accept_new_host_keys: a.accept_new_host_keys,
+        known_hosts: a.known_hosts.clone(),
+        private_key: a.private_key.clone(),
+        user: a.user.clone(),
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        extra_vars,
+    };
+    let format = match a.output {
+        Output::Json => Format::Json,
+        Output::Text => Format::Text,
+        Output::Auto if std::io::stdout().is_terminal() => Format::Progress,
+        Output::Auto => Format::Text,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))?;
+    let inv = Arc::new(inv);
+    let pb = Arc::new(pb);
+    let verbose = a.verbose;
+    let diff = a.diff;
+    let code = runtime.block_on(async move {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let reporter = tokio::task::spawn_blocking(move || {
+            let mut r = report::reporter(format, verbose, diff);
+            while let Some(ev) = rx.blocking_recv() {
+                r.handle(&ev);
+            }
+        });
+        let watcher = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    cancel.cancel();
+                    eprintln!("\n[pgplay] interrupted: finishing running tasks, starting no new ones (Ctrl-C again to abort)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(exit::INTERRUPTED);
+                    }
+                }
+            })
+        };
+        let engine = Engine::new(inv, pb, opts, tx, cancel);
+        let summary = engine.run(plans).await;
+        drop(engine);
+        watcher.abort();
+        let _ = reporter.await;
+        summary.exit_code
+    });
+    Ok(code)
+}
+
+fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> String {
+    let mut out = format!("\nplaybook: {}\n", pb.name);
+    for (i, play) in pb.plays.iter().enumerate() {
+        out.push_str(&format!("\n  play #{} ({}): {}\tTAGS: []\n", i + 1, play.hosts, play.name));
+        if a.list_hosts {
+            out.push_str(&format!("    pattern: ['{}']\n", play.hosts));
+            out.push_str(&format!("    hosts ({}):\n", sel.hosts[i].len()));
+            for h in &sel.hosts[i] {
+                out.push_str(&format!("      {}\n", inv.host(*h).name));
+            }
+        }
+        if a.list_tasks {
+            out.push_str("    tasks:\n");
+            for t in &sel.tasks[i] {
+                let task = &play.tasks[t.0];
+                out.push_str(&format!("      {}\tTAGS: [{}]\n", task.name, task.tags.join(", ")));
+            }
+        }
+        if a.list_tags {
+            let mut tags: Vec<&str> = sel.tasks[i]
+                .iter()
+                .flat_map(|t| play.tasks[t.0].tags.iter().map(String::as_str))
+                .collect();
+            tags.sort();
+            tags.dedup();
+            out.push_str(&format!("      TASK TAGS: [{}]\n", tags.join(", ")));
+        }
+    }
+    out
+}
