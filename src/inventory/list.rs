@@ -21,6 +21,8 @@ pub fn list_json(inv: &Inventory) -> String {
     }
     let mut meta = Map::new();
     meta.insert("hostvars".into(), Value::Object(hostvars));
+    // ansible-core 2.19+ names the variable-handling profile of its output.
+    meta.insert("profile".into(), Value::String("inventory_legacy".into()));
     out.insert("_meta".into(), Value::Object(meta));
     if let Some(all) = inv.find_group("all") {
         let mut seen = Vec::new();
