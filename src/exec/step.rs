@@ -131,12 +131,10 @@ async fn execute(
     host: HostId,
     play_hosts: &[HostId],
 ) -> Done {
-    let ctx_vars = match super::vars::context(engine, play_index, task, host, play_hosts) {
-        Ok(v) => v,
-        Err(e) => return failed(format!("task '{}': {e}", task.name)),
-    };
+    let (ctx_vars, dropped) = super::vars::context(engine, play_index, task, host, play_hosts);
+    let explain = |e: &crate::template::TemplateError| super::vars::explain(e, &dropped);
     for cond in &task.when {
-        match eval_condition(engine, cond, &ctx_vars) {
+        match eval_condition(engine, cond, &ctx_vars, &dropped) {
             Ok(true) => {}
             Ok(false) => {
                 return Done {
@@ -159,11 +157,11 @@ async fn execute(
                     task.name
                 ))
             }
-            Err(e) => return failed(format!("task '{}': loop: {e}", task.name)),
+            Err(e) => return failed(format!("task '{}': loop: {}", task.name, explain(&e))),
         },
     };
     let Some(items) = items else {
-        let (done, registered) = run_once_item(engine, task, host, &ctx_vars).await;
+        let (done, registered) = run_once_item(engine, task, host, &ctx_vars, &dropped).await;
         register(engine, task, host, registered);
         return done;
     };
@@ -176,7 +174,7 @@ async fn execute(
         if let Value::Object(m) = &mut vars {
             m.insert(task.loop_var.clone(), item.clone());
         }
-        let (done, mut registered) = run_once_item(engine, task, host, &vars).await;
+        let (done, mut registered) = run_once_item(engine, task, host, &vars, &dropped).await;
         if let Value::Object(m) = &mut registered {
             m.insert(task.loop_var.clone(), item.clone());
             m.insert("item".into(), item.clone());
@@ -232,23 +230,29 @@ fn register(engine: &Engine, task: &Task, host: HostId, value: Value) {
 }
 
 /// `when:` is a bare expression; a `{{ }}` one is rendered first, as Ansible tolerates.
-fn eval_condition(engine: &Engine, cond: &str, vars: &Value) -> Result<bool, String> {
+fn eval_condition(
+    engine: &Engine,
+    cond: &str,
+    vars: &Value,
+    dropped: &[(String, crate::template::TemplateError)],
+) -> Result<bool, String> {
+    let explain = |e: crate::template::TemplateError| super::vars::explain(&e, dropped);
     if crate::template::contains_template(cond) {
-        let rendered = engine
-            .renderer
-            .render("when", cond, vars)
-            .map_err(|e| e.to_string())?;
-        return engine
-            .renderer
-            .eval_bool(&rendered, vars)
-            .map_err(|e| e.to_string());
+        let rendered = engine.renderer.render("when", cond, vars).map_err(explain)?;
+        return engine.renderer.eval_bool(&rendered, vars).map_err(explain);
     }
-    engine.renderer.eval_bool(cond, vars).map_err(|e| e.to_string())
+    engine.renderer.eval_bool(cond, vars).map_err(explain)
 }
 
 /// Run the module once (for one loop item), with until/retries and the *_when overrides.
 /// Returns the reported outcome and the value to register.
-async fn run_once_item(engine: &Engine, task: &Task, host: HostId, vars: &Value) -> (Done, Value) {
+async fn run_once_item(
+    engine: &Engine,
+    task: &Task,
+    host: HostId,
+    vars: &Value,
+    dropped: &[(String, crate::template::TemplateError)],
+) -> (Done, Value) {
     let args = match engine
         .renderer
         .render_value(&format!("task '{}'", task.name), &Value::Object(task.action.args.clone()), vars)
@@ -259,7 +263,7 @@ async fn run_once_item(engine: &Engine, task: &Task, host: HostId, vars: &Value)
             .collect::<Map<String, Value>>(),
         Ok(_) => Map::new(),
         Err(e) => {
-            let d = failed(format!("task '{}': {e}", task.name));
+            let d = failed(format!("task '{}': {}", task.name, super::vars::explain(&e, dropped)));
             let r = d.result.clone();
             return (d, r);
         }
@@ -301,7 +305,7 @@ async fn run_once_item(engine: &Engine, task: &Task, host: HostId, vars: &Value)
             if let (Value::Object(m), Some(name)) = (&mut scope, &task.register) {
                 m.insert(name.clone(), registered.clone());
             }
-            let ok = eval_condition(engine, until, &scope).unwrap_or(false);
+            let ok = eval_condition(engine, until, &scope, dropped).unwrap_or(false);
             if !ok && attempt + 1 == attempts {
                 done.status = Status::Failed;
                 done.msg = Some(format!(

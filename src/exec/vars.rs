@@ -17,7 +17,7 @@ pub fn context(
     task: &Task,
     host: HostId,
     play_hosts: &[HostId],
-) -> Result<Value, TemplateError> {
+) -> (Value, Vec<(String, TemplateError)>) {
     let inv = &engine.inv;
     let h = inv.host(host);
     let play = &engine.pb.plays[play_index];
@@ -56,5 +56,16 @@ pub fn context(
     vars.insert("ansible_check_mode".into(), Value::Bool(engine.opts.check));
     vars.insert("ansible_diff_mode".into(), Value::Bool(engine.opts.diff));
     vars.insert("playbook_name".into(), Value::String(engine.pb.name.clone()));
-    engine.renderer.resolve_vars(&Value::Object(vars))
+    engine.renderer.resolve_vars_lenient(&Value::Object(vars))
+}
+
+/// Word a template error, explaining an undefined variable that was left out because its own
+/// template failed.
+pub fn explain(err: &TemplateError, dropped: &[(String, TemplateError)]) -> String {
+    if let Some(name) = &err.undefined {
+        if let Some((_, cause)) = dropped.iter().find(|(n, _)| n == name) {
+            return format!("{err} (variable '{name}' is defined, but its own template failed: {cause})");
+        }
+    }
+    err.to_string()
 }

@@ -1,0 +1,75 @@
+//! pgplay's integration suite: the real binary against real OpenSSH hosts.
+//!
+//! A custom harness (libtest-mimic) brings the fleet sandbox up once (20 sshd hosts on
+//! 127.0.20.x, each in its own mount namespace), runs every test, and brings it down again,
+//! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
+//! Each test works on its own hosts, so tests can run in parallel.
+
+mod bad_inputs;
+mod inventory_list;
+mod node_crontab;
+mod selection;
+mod support;
+mod transport_tests;
+
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+const FLEET_SIZE: usize = 20;
+
+type TestFn = fn(&support::Fleet);
+
+fn main() {
+    let args = Arguments::from_args();
+    let fleet_tests: Vec<(&str, TestFn)> = vec![
+        ("node_crontab_overwrite_on_five_hosts", node_crontab::overwrite_on_five_hosts),
+        ("node_crontab_append_keeps_other_lines", node_crontab::append_keeps_other_lines),
+        ("node_rm_restores_default_crontab", node_crontab::node_rm_restores_default),
+        ("limit_and_tags_select_hosts_and_tasks", selection::limit_and_tags),
+        ("unreachable_host_is_reported", transport_tests::unreachable_host_is_reported),
+        ("host_keys_are_checked", transport_tests::host_keys_are_checked),
+        ("bad_inputs_are_refused_and_hosts_untouched", bad_inputs::refused_and_untouched),
+        ("hostile_strings_are_written_literally", bad_inputs::hostile_strings_are_literal),
+    ];
+    let needs_fleet = fleet_tests.iter().any(|(name, _)| {
+        let probe = Trial::test(*name, || Ok(()));
+        !args.is_filtered_out(&probe)
+    });
+    let fleet = if needs_fleet && !args.list {
+        match support::Fleet::up(FLEET_SIZE) {
+            Ok(f) => Ok(Arc::new(f)),
+            Err(e) => Err(e),
+        }
+    } else {
+        Err("fleet not started".to_string())
+    };
+    let mut trials = Vec::new();
+    for (name, f) in fleet_tests {
+        let fleet = fleet.clone();
+        trials.push(Trial::test(name, move || match &fleet {
+            Ok(fleet) => run(|| f(fleet)),
+            Err(e) => Err(Failed::from(format!("the fleet sandbox did not start: {e}"))),
+        }));
+    }
+    for (name, f) in inventory_list::tests() {
+        trials.push(Trial::test(name, move || run(f)));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    if let Ok(fleet) = &fleet {
+        fleet.down();
+    }
+    conclusion.exit();
+}
+
+/// Run a test body, turning a panic into a failure with its message.
+fn run(f: impl FnOnce() + std::panic::UnwindSafe) -> Result<(), Failed> {
+    std::panic::catch_unwind(f).map_err(|e| {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "test panicked".into());
+        Failed::from(msg)
+    })
+}

@@ -1,0 +1,231 @@
+//! Test support: the fleet sandbox (real sshd hosts), running the real pgplay binary, and
+//! reading hosts back over plain OpenSSH (independent of pgplay's own transport).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Where the test fleet keeps its state (separate from a user's own fleet).
+pub const FLEET_DIR: &str = "/var/tmp/pgplay-it-fleet";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub struct Fleet {
+    pub dir: PathBuf,
+}
+
+fn fleet_cmd(args: &[&str]) -> Result<String, String> {
+    let out = Command::new(repo().join("sandbox/fleet"))
+        .args(args)
+        .env("PGPLAY_FLEET_DIR", FLEET_DIR)
+        .output()
+        .map_err(|e| format!("cannot run sandbox/fleet: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("sandbox/fleet {} failed:\n{text}", args.join(" ")))
+    }
+}
+
+impl Fleet {
+    /// Fresh hosts 1..=n (earlier changes to their /etc are wiped).
+    pub fn up(n: usize) -> Result<Fleet, String> {
+        fleet_cmd(&["reset"])?;
+        fleet_cmd(&["up", &n.to_string()])?;
+        Ok(Fleet {
+            dir: PathBuf::from(FLEET_DIR),
+        })
+    }
+
+    pub fn down(&self) {
+        if let Err(e) = fleet_cmd(&["down"]) {
+            eprintln!("{e}");
+        }
+    }
+
+    pub fn stop_host(&self, i: usize) -> Result<String, String> {
+        fleet_cmd(&["stop-host", &i.to_string()])
+    }
+
+    pub fn start_host(&self, i: usize) -> Result<String, String> {
+        fleet_cmd(&["start-host", &i.to_string()])
+    }
+
+    pub fn addr(&self, i: usize) -> String {
+        format!("127.0.20.{i}")
+    }
+
+    pub fn key(&self) -> PathBuf {
+        self.dir.join("id_ed25519")
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.join("known_hosts")
+    }
+
+    /// Run a command on host i with OpenSSH; returns (exit status, stdout).
+    pub fn ssh(&self, i: usize, cmd: &str) -> (i32, String) {
+        let out = Command::new("ssh")
+            .args(["-F", "/dev/null", "-i"])
+            .arg(self.key())
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts().display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "ConnectTimeout=5",
+            ])
+            .arg(format!("root@{}", self.addr(i)))
+            .arg(cmd)
+            .output();
+        match out {
+            Ok(o) => (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            ),
+            Err(e) => (-1, format!("cannot run ssh: {e}")),
+        }
+    }
+
+    /// The content of a file on host i (panics with a clear message if unreadable).
+    pub fn read(&self, i: usize, path: &str) -> String {
+        let (code, out) = self.ssh(i, &format!("cat {path}"));
+        assert_eq!(code, 0, "cannot read {path} on host {i}: {out}");
+        out
+    }
+
+    /// sha256 of a file on each host (or "missing").
+    pub fn sums(&self, hosts: &[usize], path: &str) -> Vec<String> {
+        hosts
+            .iter()
+            .map(|i| {
+                let (_, out) = self.ssh(*i, &format!("sha256sum {path} 2>/dev/null || echo missing"));
+                out.trim().to_string()
+            })
+            .collect()
+    }
+
+    /// A Pigsty-style inventory of hosts `hosts` (group `fleet`, plus `vars` YAML lines under
+    /// all.vars, indented by the caller with 4 spaces) written into `dir`.
+    pub fn inventory(&self, dir: &Path, hosts: &[usize], vars: &str) -> PathBuf {
+        let mut text = String::from("all:\n  children:\n    fleet:\n      hosts:\n");
+        for i in hosts {
+            text.push_str(&format!("        {}: {{ fleet_seq: {i} }}\n", self.addr(*i)));
+        }
+        text.push_str(&format!(
+            "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    pgplay_known_hosts: {}\n",
+            self.key().display(),
+            self.known_hosts().display()
+        ));
+        text.push_str(vars);
+        let path = dir.join("inventory.yml");
+        if let Err(e) = std::fs::write(&path, text) {
+            panic!("cannot write {}: {e}", path.display());
+        }
+        path
+    }
+}
+
+/// A finished pgplay run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// JSON events (with --output json).
+    pub fn events(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Per-host recap stats from the JSON output.
+    pub fn recap(&self) -> Vec<(String, Value)> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == "recap")
+            .flat_map(|e| {
+                e["hosts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|pair| (pair[0].as_str().unwrap_or("").to_string(), pair[1].clone()))
+            })
+            .collect()
+    }
+
+    /// `(task, host, status)` of every result event.
+    pub fn results(&self) -> Vec<(String, String, String)> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["event"] == "result")
+            .map(|e| {
+                (
+                    e["task"].as_str().unwrap_or("").to_string(),
+                    e["host"].as_str().unwrap_or("").to_string(),
+                    e["status"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    pub fn all(&self) -> String {
+        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+pub fn pgplay<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
+    pgplay_in(&repo(), args)
+}
+
+pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_pgplay"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .output();
+    match out {
+        Ok(o) => Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        },
+        Err(e) => Run {
+            code: -1,
+            stdout: String::new(),
+            stderr: format!("cannot run pgplay: {e}"),
+        },
+    }
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    match tempfile::Builder::new().prefix("pgplay-it-").tempdir_in("/var/tmp") {
+        Ok(d) => d,
+        Err(e) => panic!("cannot create a temp dir: {e}"),
+    }
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Err(e) = std::fs::write(&p, text) {
+        panic!("cannot write {}: {e}", p.display());
+    }
+    p
+}
