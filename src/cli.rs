@@ -130,7 +130,10 @@ pub struct PlaybookArgs {
 
 /// Show the inventory like ansible-inventory.
 #[derive(Debug, Parser)]
-#[command(name = "pgplay inventory", about = "Show the inventory as ansible-inventory does")]
+#[command(
+    name = "pgplay inventory",
+    about = "Show the inventory as ansible-inventory does"
+)]
 pub struct InventoryArgs {
     /// Inventory file [default: ./pigsty.yml, then ~/pigsty/pigsty.yml].
     #[arg(short = 'i', long = "inventory")]

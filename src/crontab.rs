@@ -70,7 +70,8 @@ pub fn parse_line(line: &str, with_user: bool) -> Result<CronEntry, String> {
             } else {
                 next(&format!("the {name} field (a schedule has 5 fields)"))?
             };
-            check_field(value, *lo, *hi, *names).map_err(|e| format!("{name} field '{value}': {e}"))?;
+            check_field(value, *lo, *hi, *names)
+                .map_err(|e| format!("{name} field '{value}': {e}"))?;
         }
     }
     let user = if with_user {

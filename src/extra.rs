@@ -9,7 +9,11 @@ use crate::yaml::{self, Kind, Node, Span};
 
 /// Parse every `-e` value, in order.
 pub fn parse_all(values: &[String]) -> Result<Vec<Node>> {
-    values.iter().enumerate().map(|(i, v)| parse(i + 1, v)).collect()
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| parse(i + 1, v))
+        .collect()
 }
 
 fn parse(index: usize, value: &str) -> Result<Node> {
@@ -42,7 +46,10 @@ fn parse(index: usize, value: &str) -> Result<Node> {
             span: node.span,
         }),
         _ => Err(Error::Usage {
-            message: format!("{label}: extra vars must be a mapping of names to values, not {}", node.type_name()),
+            message: format!(
+                "{label}: extra vars must be a mapping of names to values, not {}",
+                node.type_name()
+            ),
             hint: Some("e.g. -e '{\"pg_rm_backup\": false}' or -e pg_rm_backup=false".into()),
         }),
     }
@@ -75,14 +82,25 @@ fn key_values(label: &str, value: &str) -> Result<Node> {
                 hint: Some("write key=value pairs, JSON ('{\"k\": 1}') or @file.yml".into()),
             });
         };
-        let valid = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(Error::usage(format!("{label}: '{k}' is not a valid variable name")));
+            return Err(Error::usage(format!(
+                "{label}: '{k}' is not a valid variable name"
+            )));
         }
         entries.push((
-            Node { kind: Kind::Str(k.to_string()), span: span(col) },
-            Node { kind: Kind::Str(v.to_string()), span: span(col + k.len() + 1) },
+            Node {
+                kind: Kind::Str(k.to_string()),
+                span: span(col),
+            },
+            Node {
+                kind: Kind::Str(v.to_string()),
+                span: span(col + k.len() + 1),
+            },
         ));
         col += word.len() + 1;
     }
@@ -125,9 +143,18 @@ mod tests {
                 .map(|n| n[0].to_json().to_string())
                 .unwrap_or_else(|e| format!("ERR {e}"))
         };
-        assert_eq!(v(r#"{"pg_pitr": {"time": "2026-07-13 10:00:00+00"}}"#), r#"{"pg_pitr":{"time":"2026-07-13 10:00:00+00"}}"#);
-        assert_eq!(v(r#"{"pg_pitr": { "xid": "250000", exclusive: true }}"#), r#"{"pg_pitr":{"xid":"250000","exclusive":true}}"#);
-        assert_eq!(v("pg_rm_backup=false type=full"), r#"{"pg_rm_backup":"false","type":"full"}"#);
+        assert_eq!(
+            v(r#"{"pg_pitr": {"time": "2026-07-13 10:00:00+00"}}"#),
+            r#"{"pg_pitr":{"time":"2026-07-13 10:00:00+00"}}"#
+        );
+        assert_eq!(
+            v(r#"{"pg_pitr": { "xid": "250000", exclusive: true }}"#),
+            r#"{"pg_pitr":{"xid":"250000","exclusive":true}}"#
+        );
+        assert_eq!(
+            v("pg_rm_backup=false type=full"),
+            r#"{"pg_rm_backup":"false","type":"full"}"#
+        );
         assert!(v(r#"{"a": "#).starts_with("ERR"));
         assert!(v("justaword").starts_with("ERR"));
         assert!(v("[1, 2]").starts_with("ERR"));

@@ -53,10 +53,7 @@ impl Plan {
             let task = &play.tasks[task_id.0];
             for name in &task.after {
                 // The named task may be deselected by tags: then there is nothing to wait for.
-                let Some(dep) = tasks
-                    .iter()
-                    .position(|id| &play.tasks[id.0].name == name)
-                else {
+                let Some(dep) = tasks.iter().position(|id| &play.tasks[id.0].name == name) else {
                     continue;
                 };
                 let barrier = graph.add_node(None);
@@ -74,11 +71,16 @@ impl Plan {
             }
         }
         if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
-            let Some(step) = graph.node_weight(cycle.node_id()).copied().flatten().or_else(|| {
-                graph
-                    .neighbors_directed(cycle.node_id(), petgraph::Direction::Outgoing)
-                    .find_map(|n| graph[n])
-            }) else {
+            let Some(step) = graph
+                .node_weight(cycle.node_id())
+                .copied()
+                .flatten()
+                .or_else(|| {
+                    graph
+                        .neighbors_directed(cycle.node_id(), petgraph::Direction::Outgoing)
+                        .find_map(|n| graph[n])
+                })
+            else {
                 return Err(Error::Other("the plan has a cycle".into()));
             };
             let task = &play.tasks[step.task.0];

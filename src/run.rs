@@ -16,16 +16,18 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::{Connection, InventoryArgs, Output, PlaybookArgs};
 use crate::error::{exit, Error, Result};
 use crate::exec::{Engine, Options, Transport};
+use crate::extra;
 use crate::inventory::{self, HostId, Inventory};
 use crate::plan::Plan;
 use crate::playbook::{self, Playbook, TaskId};
 use crate::report::{self, Format};
 use crate::select::{self, Tags};
-use crate::extra;
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     if args.get(1).and_then(|a| a.to_str()) == Some("inventory") {
-        let rest: Vec<_> = std::iter::once(args[0].clone()).chain(args[2..].iter().cloned()).collect();
+        let rest: Vec<_> = std::iter::once(args[0].clone())
+            .chain(args[2..].iter().cloned())
+            .collect();
         return match InventoryArgs::try_parse_from(rest) {
             Ok(a) => finish(inventory_cmd(&a)),
             Err(e) => clap_exit(e),
@@ -112,7 +114,11 @@ fn graph(inv: &Inventory) -> String {
             walk(inv, c, depth + 1, out);
         }
         for h in &group.hosts {
-            out.push_str(&format!("{}--{}\n", "  |".repeat(depth + 1), inv.host(*h).name));
+            out.push_str(&format!(
+                "{}--{}\n",
+                "  |".repeat(depth + 1),
+                inv.host(*h).name
+            ));
         }
     }
     let mut out = String::new();
@@ -142,7 +148,8 @@ fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Select
     let mut started = a.start_at_task.is_none();
     let mut found_start = a.start_at_task.is_none();
     for play in &pb.plays {
-        sel.hosts.push(select::play_hosts(inv, play, limit.as_deref())?);
+        sel.hosts
+            .push(select::play_hosts(inv, play, limit.as_deref())?);
         let mut tasks = Vec::new();
         for t in &play.tasks {
             if !started && a.start_at_task.as_deref() == Some(t.name.as_str()) {
@@ -157,7 +164,10 @@ fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Select
     }
     if !found_start {
         let name = a.start_at_task.clone().unwrap_or_default();
-        let names = pb.plays.iter().flat_map(|p| p.tasks.iter().map(|t| t.name.as_str()));
+        let names = pb
+            .plays
+            .iter()
+            .flat_map(|p| p.tasks.iter().map(|t| t.name.as_str()));
         let err = Error::usage(format!("--start-at-task: no task named '{name}'"));
         return Err(match crate::error::did_you_mean(&name, names) {
             Some(h) => err.with_hint(h),
@@ -270,7 +280,12 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
 fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> String {
     let mut out = format!("\nplaybook: {}\n", pb.name);
     for (i, play) in pb.plays.iter().enumerate() {
-        out.push_str(&format!("\n  play #{} ({}): {}\tTAGS: []\n", i + 1, play.hosts, play.name));
+        out.push_str(&format!(
+            "\n  play #{} ({}): {}\tTAGS: []\n",
+            i + 1,
+            play.hosts,
+            play.name
+        ));
         if a.list_hosts {
             out.push_str(&format!("    pattern: ['{}']\n", play.hosts));
             out.push_str(&format!("    hosts ({}):\n", sel.hosts[i].len()));
@@ -282,7 +297,11 @@ fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) ->
             out.push_str("    tasks:\n");
             for t in &sel.tasks[i] {
                 let task = &play.tasks[t.0];
-                out.push_str(&format!("      {}\tTAGS: [{}]\n", task.name, task.tags.join(", ")));
+                out.push_str(&format!(
+                    "      {}\tTAGS: [{}]\n",
+                    task.name,
+                    task.tags.join(", ")
+                ));
             }
         }
         if a.list_tags {

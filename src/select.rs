@@ -164,6 +164,9 @@ mod tests {
     fn unknown_tag_is_an_error() {
         let got = run(&["xx"], &[]);
         assert!(got.starts_with("ERR"), "{got}");
-        assert!(got.contains("tags in this playbook: always, never, x, y, z"), "{got}");
+        assert!(
+            got.contains("tags in this playbook: always, never, x, y, z"),
+            "{got}"
+        );
     }
 }

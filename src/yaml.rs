@@ -442,7 +442,9 @@ fn resolve_int(text: &str) -> Option<i64> {
             if !ok {
                 return None;
             }
-            value = value.checked_mul(60)?.checked_add(part.parse::<i64>().ok()?)?;
+            value = value
+                .checked_mul(60)?
+                .checked_add(part.parse::<i64>().ok()?)?;
         }
         value
     } else {

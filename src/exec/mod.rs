@@ -132,7 +132,10 @@ impl Engine {
             let play = &self.pb.plays[index];
             let Some(plan) = plan else {
                 self.emit(Event::Warning {
-                    message: format!("play '{}': no host matched '{}', skipping it", play.name, play.hosts),
+                    message: format!(
+                        "play '{}': no host matched '{}', skipping it",
+                        play.name, play.hosts
+                    ),
                 });
                 continue;
             };
@@ -143,7 +146,20 @@ impl Engine {
             }
             self.emit(Event::PlayStart {
                 play: play.name.clone(),
-                hosts: plan.hosts.iter().map(|h| self.inv.host(*h).name.clone()).collect(),
+                hosts: plan
+                    .hosts
+                    .iter()
+                    .map(|h| self.inv.host(*h).name.clone())
+                    .collect(),
+                tasks: plan
+                    .tasks
+                    .iter()
+                    .map(|t| crate::report::TaskInfo {
+                        index: t.0,
+                        name: play.tasks[t.0].name.clone(),
+                        run_once: play.tasks[t.0].run_once,
+                    })
+                    .collect(),
                 check: self.opts.check,
             });
             if self.run_play(index, plan).await {
@@ -189,7 +205,11 @@ impl Engine {
         let throttles: HashMap<TaskId, Arc<Semaphore>> = plan
             .tasks
             .iter()
-            .filter_map(|t| play.tasks[t.0].throttle.map(|n| (*t, Arc::new(Semaphore::new(n)))))
+            .filter_map(|t| {
+                play.tasks[t.0]
+                    .throttle
+                    .map(|n| (*t, Arc::new(Semaphore::new(n))))
+            })
             .collect();
         let mut indegree: Vec<usize> = graph
             .node_indices()

@@ -111,7 +111,9 @@ impl Pool {
     /// This machine, for `delegate_to: localhost`.
     pub async fn local(&self) -> Arc<Connection> {
         let mut guard = self.local.lock().await;
-        guard.get_or_insert_with(|| Arc::new(Connection::local())).clone()
+        guard
+            .get_or_insert_with(|| Arc::new(Connection::local()))
+            .clone()
     }
 
     /// The host's connection, opening it on first use. Err carries the reason it is unreachable.

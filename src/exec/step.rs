@@ -185,7 +185,10 @@ async fn execute(
             diffs.push_str(d);
         }
         let stop = matches!(done.status, Status::Failed | Status::Unreachable);
-        if matches!(done.status, Status::Failed | Status::Unreachable | Status::Ignored) {
+        if matches!(
+            done.status,
+            Status::Failed | Status::Unreachable | Status::Ignored
+        ) {
             worst = Some(done);
         }
         if stop {
@@ -238,7 +241,10 @@ fn eval_condition(
 ) -> Result<bool, String> {
     let explain = |e: crate::template::TemplateError| super::vars::explain(&e, dropped);
     if crate::template::contains_template(cond) {
-        let rendered = engine.renderer.render("when", cond, vars).map_err(explain)?;
+        let rendered = engine
+            .renderer
+            .render("when", cond, vars)
+            .map_err(explain)?;
         return engine.renderer.eval_bool(&rendered, vars).map_err(explain);
     }
     engine.renderer.eval_bool(cond, vars).map_err(explain)
@@ -253,17 +259,22 @@ async fn run_once_item(
     vars: &Value,
     dropped: &[(String, crate::template::TemplateError)],
 ) -> (Done, Value) {
-    let args = match engine
-        .renderer
-        .render_value(&format!("task '{}'", task.name), &Value::Object(task.action.args.clone()), vars)
-    {
+    let args = match engine.renderer.render_value(
+        &format!("task '{}'", task.name),
+        &Value::Object(task.action.args.clone()),
+        vars,
+    ) {
         Ok(Value::Object(m)) => m
             .into_iter()
             .filter(|(_, v)| v.as_str() != Some(crate::template::OMIT))
             .collect::<Map<String, Value>>(),
         Ok(_) => Map::new(),
         Err(e) => {
-            let d = failed(format!("task '{}': {}", task.name, super::vars::explain(&e, dropped)));
+            let d = failed(format!(
+                "task '{}': {}",
+                task.name,
+                super::vars::explain(&e, dropped)
+            ));
             let r = d.result.clone();
             return (d, r);
         }
@@ -310,7 +321,10 @@ async fn run_once_item(
                 done.status = Status::Failed;
                 done.msg = Some(format!(
                     "gave up after {attempts} attempts: '{until}' never became true{}",
-                    done.msg.as_ref().map(|m| format!(" (last: {m})")).unwrap_or_default()
+                    done.msg
+                        .as_ref()
+                        .map(|m| format!(" (last: {m})"))
+                        .unwrap_or_default()
                 ));
             }
             last = Some((done, registered));
@@ -426,13 +440,21 @@ async fn call_module(
 }
 
 /// Apply changed_when / failed_when and set facts; build the reported and registered values.
-fn finish(engine: &Engine, task: &Task, host: HostId, vars: &Value, mut o: Outcome) -> (Done, Value) {
+fn finish(
+    engine: &Engine,
+    task: &Task,
+    host: HostId,
+    vars: &Value,
+    mut o: Outcome,
+) -> (Done, Value) {
     let registered = o.to_json();
     let mut scope = vars.clone();
     if let (Value::Object(m), Some(name)) = (&mut scope, &task.register) {
         m.insert(name.clone(), registered.clone());
     }
-    if let Some(expr) = &task.changed_when {
+    // A module that did not run (check mode) has no result to judge.
+    let judged = !o.skipped;
+    if let Some(expr) = task.changed_when.as_ref().filter(|_| judged) {
         match engine.renderer.eval_bool(expr, &scope) {
             Ok(b) => o.changed = b,
             Err(e) => {
@@ -441,7 +463,7 @@ fn finish(engine: &Engine, task: &Task, host: HostId, vars: &Value, mut o: Outco
             }
         }
     }
-    if let Some(expr) = &task.failed_when {
+    if let Some(expr) = task.failed_when.as_ref().filter(|_| judged) {
         match engine.renderer.eval_bool(expr, &scope) {
             Ok(b) => o.failed = b,
             Err(e) => {
@@ -452,7 +474,8 @@ fn finish(engine: &Engine, task: &Task, host: HostId, vars: &Value, mut o: Outco
     }
     if !o.facts.is_empty() && !o.failed {
         let mut st = engine.state(host);
-        st.facts.extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
+        st.facts
+            .extend(o.facts.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let status = if o.failed {
         Status::Failed
@@ -465,7 +488,10 @@ fn finish(engine: &Engine, task: &Task, host: HostId, vars: &Value, mut o: Outco
     };
     let mut registered = o.to_json();
     if let Value::Object(m) = &mut registered {
-        m.insert("pgplay_module".into(), Value::String(task.action.module.clone()));
+        m.insert(
+            "pgplay_module".into(),
+            Value::String(task.action.module.clone()),
+        );
     }
     let done = Done {
         status,

@@ -125,7 +125,10 @@ pub fn conn_vars(
             ))
         }
     };
-    let port = match vars.get("ansible_port").or_else(|| vars.get("ansible_ssh_port")) {
+    let port = match vars
+        .get("ansible_port")
+        .or_else(|| vars.get("ansible_ssh_port"))
+    {
         None | Some(Value::Null) => 22,
         Some(v) => {
             let n = match v {
@@ -165,8 +168,12 @@ pub fn conn_vars(
         kind,
         address,
         port,
-        user: get_string(vars, spans, host, "ansible_user")?
-            .or(get_string(vars, spans, host, "ansible_ssh_user")?),
+        user: get_string(vars, spans, host, "ansible_user")?.or(get_string(
+            vars,
+            spans,
+            host,
+            "ansible_ssh_user",
+        )?),
         key_file,
         known_hosts: get_string(vars, spans, host, "pgplay_known_hosts")?.map(|p| expand_home(&p)),
         r#become: get_bool(vars, spans, host, "ansible_become", false)?,
@@ -202,7 +209,9 @@ impl Domain {
                             key,
                             format!("a crontab entry must be a string, found {item}"),
                         )
-                        .with_hint("quote the whole line: '00 01 * * * postgres /pg/bin/pg-backup full'"));
+                        .with_hint(
+                            "quote the whole line: '00 01 * * * postgres /pg/bin/pg-backup full'",
+                        ));
                     };
                     if is_template(item) {
                         continue;
@@ -210,9 +219,9 @@ impl Domain {
                     let entry = crontab::parse_line(line, true).map_err(|e| {
                         Error::invalid(span, key, format!("invalid crontab line {line:?}: {e}"))
                             .with_hint(
-                                "an /etc/crontab line is: minute hour day month weekday user command, \
+                            "an /etc/crontab line is: minute hour day month weekday user command, \
                                  e.g. '00 01 * * * postgres /pg/bin/pg-backup full'",
-                            )
+                        )
                     })?;
                     out.push(entry);
                 }

@@ -16,7 +16,10 @@ pub fn list_json(inv: &Inventory) -> String {
     for h in inv.host_ids() {
         let host = inv.host(h);
         if !host.inventory_vars.is_empty() {
-            hostvars.insert(host.name.clone(), Value::Object(host.inventory_vars.clone()));
+            hostvars.insert(
+                host.name.clone(),
+                Value::Object(host.inventory_vars.clone()),
+            );
         }
     }
     let mut meta = Map::new();
@@ -36,7 +39,12 @@ pub fn host_json(inv: &Inventory, h: HostId) -> String {
     pretty(&sorted(Value::Object(inv.host(h).inventory_vars.clone())))
 }
 
-fn format_group(inv: &Inventory, id: GroupId, seen: &mut Vec<GroupId>, out: &mut Map<String, Value>) {
+fn format_group(
+    inv: &Inventory,
+    id: GroupId,
+    seen: &mut Vec<GroupId>,
+    out: &mut Map<String, Value>,
+) {
     let group = inv.group(id);
     let mut entry = Map::new();
     if group.name != "all" {

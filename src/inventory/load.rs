@@ -141,8 +141,7 @@ impl Build {
                     }
                 }
                 "children" => {
-                    let children =
-                        expect_map(v, &format!("{}.children", self.groups[id.0].name))?;
+                    let children = expect_map(v, &format!("{}.children", self.groups[id.0].name))?;
                     for (ck, cv) in children {
                         let child = self.group(&ck.key_text(), &ck.span);
                         if child == id || self.is_ancestor(child, id) {
@@ -379,7 +378,11 @@ mod tests {
 
     #[test]
     fn unknown_group_key_is_refused_with_a_hint() {
-        let err = load_str("inv.yml", "all:\n  children:\n    g:\n      var: {a: 1}\n", &[]);
+        let err = load_str(
+            "inv.yml",
+            "all:\n  children:\n    g:\n      var: {a: 1}\n",
+            &[],
+        );
         let text = err.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(text.contains("inv.yml:4:7"), "{text}");
         assert!(text.contains("did you mean 'vars'"), "{text}");

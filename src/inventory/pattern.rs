@@ -48,7 +48,9 @@ pub fn select(inv: &Inventory, pattern: &str, strict: bool) -> Result<Vec<HostId
             ));
             err = match did_you_mean(term, names) {
                 Some(h) => err.with_hint(h),
-                None => err.with_hint("list the inventory with: pgplay inventory --graph (or --list)"),
+                None => {
+                    err.with_hint("list the inventory with: pgplay inventory --graph (or --list)")
+                }
             };
             return Err(err);
         }
@@ -177,7 +179,14 @@ mod tests {
         match select(&inv, pattern, true) {
             Ok(hosts) => hosts
                 .iter()
-                .map(|h| inv.host(*h).name.rsplit('.').next().unwrap_or("").to_string())
+                .map(|h| {
+                    inv.host(*h)
+                        .name
+                        .rsplit('.')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join(","),
             Err(e) => format!("ERR {e}"),

@@ -14,10 +14,16 @@ pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure>
             .map(|i| match i {
                 Value::String(s) => Ok(s.clone()),
                 Value::Bool(b) => Ok(b.to_string()),
-                other => Err(Failure::Args(format!("assert: 'that' items must be expressions, got {other}"))),
+                other => Err(Failure::Args(format!(
+                    "assert: 'that' items must be expressions, got {other}"
+                ))),
             })
             .collect::<Result<_, _>>()?,
-        _ => return Err(Failure::Args("assert needs 'that': an expression or a list".into())),
+        _ => {
+            return Err(Failure::Args(
+                "assert needs 'that': an expression or a list".into(),
+            ))
+        }
     };
     for expr in &that {
         let ok = ctx
@@ -29,7 +35,8 @@ pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure>
                 .or(opt_str(args, "msg")?)
                 .unwrap_or_else(|| format!("Assertion failed: {expr}"));
             let mut o = Outcome::failed(msg);
-            o.data.insert("assertion".into(), Value::String(expr.clone()));
+            o.data
+                .insert("assertion".into(), Value::String(expr.clone()));
             return Ok(o);
         }
     }

@@ -66,7 +66,9 @@ pub fn split_words(line: &str) -> Result<Vec<String>, Failure> {
                                 cur.push('\\');
                                 cur.push(x);
                             }
-                            None => return Err(Failure::Args(format!("unterminated \" in: {line}"))),
+                            None => {
+                                return Err(Failure::Args(format!("unterminated \" in: {line}")))
+                            }
                         },
                         Some(x) => cur.push(x),
                         None => return Err(Failure::Args(format!("unterminated \" in: {line}"))),

@@ -13,7 +13,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let dest = path(args, &["dest"])?;
     let content: Vec<u8> = match (args.get("content"), opt_str(args, "src")?) {
         (Some(_), Some(_)) => {
-            return Err(Failure::Args("give either 'content' or 'src', not both".into()))
+            return Err(Failure::Args(
+                "give either 'content' or 'src', not both".into(),
+            ))
         }
         (Some(Value::String(s)), None) => s.clone().into_bytes(),
         (Some(Value::Null), None) => Vec::new(),

@@ -46,7 +46,10 @@ echo "PGPLAY changed=$changed was=$kind"
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let target = path(args, &["path", "dest", "name"])?;
     let state = opt_str(args, "state")?.unwrap_or_else(|| "file".into());
-    if !matches!(state.as_str(), "directory" | "file" | "touch" | "absent" | "link") {
+    if !matches!(
+        state.as_str(),
+        "directory" | "file" | "touch" | "absent" | "link"
+    ) {
         return Err(Failure::Args(format!(
             "state '{state}' is not one of directory, file, touch, absent, link"
         )));
@@ -56,20 +59,41 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     }
     let src = opt_str(args, "src")?.unwrap_or_default();
     if state == "link" && src.is_empty() {
-        return Err(Failure::Args("state=link needs 'src' (what the link points to)".into()));
+        return Err(Failure::Args(
+            "state=link needs 'src' (what the link points to)".into(),
+        ));
     }
     let recurse = opt_bool(args, "recurse")?.unwrap_or(false);
     let mut script = String::new();
     for (k, v) in [
         ("path", target.clone()),
         ("state", state.clone()),
-        ("mode", mode(args)?.map(|m| format!("{m:o}")).unwrap_or_default()),
+        (
+            "mode",
+            mode(args)?.map(|m| format!("{m:o}")).unwrap_or_default(),
+        ),
         ("owner", opt_str(args, "owner")?.unwrap_or_default()),
         ("group", opt_str(args, "group")?.unwrap_or_default()),
         ("src", src),
-        ("force", if opt_bool(args, "force")?.unwrap_or(false) { "1" } else { "0" }.into()),
+        (
+            "force",
+            if opt_bool(args, "force")?.unwrap_or(false) {
+                "1"
+            } else {
+                "0"
+            }
+            .into(),
+        ),
         ("check", if ctx.check { "1" } else { "0" }.into()),
-        ("rec", if recurse && state == "directory" { "-R" } else { "" }.into()),
+        (
+            "rec",
+            if recurse && state == "directory" {
+                "-R"
+            } else {
+                ""
+            }
+            .into(),
+        ),
     ] {
         script.push_str(&format!("{k}={}\n", quote(&v)));
     }
@@ -83,7 +107,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         )));
     };
     if out.status != 0 {
-        return Ok(Outcome::failed(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        return Ok(Outcome::failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     let mut o = Outcome::ok(line.contains("changed=1"));
     o.data.insert("path".into(), Value::String(target));

@@ -14,16 +14,19 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let target = path(args, &["path", "dest", "name"])?;
     let state = opt_str(args, "state")?.unwrap_or_else(|| "present".into());
     let regexp = match opt_str(args, "regexp")? {
-        Some(r) => Some(
-            regex::Regex::new(&r).map_err(|e| Failure::Args(format!("regexp '{r}': {e}")))?,
-        ),
+        Some(r) => {
+            Some(regex::Regex::new(&r).map_err(|e| Failure::Args(format!("regexp '{r}': {e}")))?)
+        }
         None => None,
     };
     let line = opt_str(args, "line")?;
     let create = opt_bool(args, "create")?.unwrap_or(false);
     let found = stat_file(ctx, &target, true).await?;
     if found.exists && found.kind != "file" {
-        return Ok(Outcome::failed(format!("{target} is a {}, not a file", found.kind)));
+        return Ok(Outcome::failed(format!(
+            "{target} is a {}, not a file",
+            found.kind
+        )));
     }
     if !found.exists && !create && state == "present" {
         return Ok(Outcome::failed(format!(
@@ -38,7 +41,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             match (&regexp, &line) {
                 (Some(re), _) => lines.retain(|l| !re.is_match(l)),
                 (None, Some(want)) => lines.retain(|l| l != want),
-                (None, None) => return Err(Failure::Args("state=absent needs regexp or line".into())),
+                (None, None) => {
+                    return Err(Failure::Args("state=absent needs regexp or line".into()))
+                }
             }
             if lines.len() == before {
                 return Ok(Outcome::ok(false));
@@ -62,7 +67,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
                 }
             }
         }
-        other => return Err(Failure::Args(format!("state '{other}' is not present or absent"))),
+        other => {
+            return Err(Failure::Args(format!(
+                "state '{other}' is not present or absent"
+            )))
+        }
     }
     let mut new = lines.join("\n");
     new.push('\n');
@@ -74,15 +83,23 @@ fn insert_position(lines: &[String], args: &Map<String, Value>) -> Result<usize,
         if after == "EOF" {
             return Ok(lines.len());
         }
-        let re = regex::Regex::new(&after).map_err(|e| Failure::Args(format!("insertafter: {e}")))?;
-        return Ok(lines.iter().rposition(|l| re.is_match(l)).map_or(lines.len(), |i| i + 1));
+        let re =
+            regex::Regex::new(&after).map_err(|e| Failure::Args(format!("insertafter: {e}")))?;
+        return Ok(lines
+            .iter()
+            .rposition(|l| re.is_match(l))
+            .map_or(lines.len(), |i| i + 1));
     }
     if let Some(before) = opt_str(args, "insertbefore")? {
         if before == "BOF" {
             return Ok(0);
         }
-        let re = regex::Regex::new(&before).map_err(|e| Failure::Args(format!("insertbefore: {e}")))?;
-        return Ok(lines.iter().rposition(|l| re.is_match(l)).unwrap_or(lines.len()));
+        let re =
+            regex::Regex::new(&before).map_err(|e| Failure::Args(format!("insertbefore: {e}")))?;
+        return Ok(lines
+            .iter()
+            .rposition(|l| re.is_match(l))
+            .unwrap_or(lines.len()));
     }
     Ok(lines.len())
 }

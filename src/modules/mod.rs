@@ -47,18 +47,59 @@ pub const NAMES: &[&str] = &[
 /// Argument names each module accepts (`*` = any).
 fn spec(module: &str) -> &'static [&'static str] {
     match module {
-        "shell" => &["_raw_params", "cmd", "chdir", "creates", "removes", "executable", "stdin"],
-        "command" => &["_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin"],
-        "copy" => &["src", "content", "dest", "owner", "group", "mode", "backup", "force", "validate"],
-        "template" => &["src", "dest", "owner", "group", "mode", "backup", "force", "validate"],
-        "file" => &["path", "dest", "name", "state", "owner", "group", "mode", "src", "recurse", "force"],
+        "shell" => &[
+            "_raw_params",
+            "cmd",
+            "chdir",
+            "creates",
+            "removes",
+            "executable",
+            "stdin",
+        ],
+        "command" => &[
+            "_raw_params",
+            "cmd",
+            "argv",
+            "chdir",
+            "creates",
+            "removes",
+            "stdin",
+        ],
+        "copy" => &[
+            "src", "content", "dest", "owner", "group", "mode", "backup", "force", "validate",
+        ],
+        "template" => &[
+            "src", "dest", "owner", "group", "mode", "backup", "force", "validate",
+        ],
+        "file" => &[
+            "path", "dest", "name", "state", "owner", "group", "mode", "src", "recurse", "force",
+        ],
         "lineinfile" => &[
-            "path", "dest", "name", "line", "regexp", "state", "insertafter", "insertbefore",
-            "create", "owner", "group", "mode", "backup",
+            "path",
+            "dest",
+            "name",
+            "line",
+            "regexp",
+            "state",
+            "insertafter",
+            "insertbefore",
+            "create",
+            "owner",
+            "group",
+            "mode",
+            "backup",
         ],
         "service" => &["name", "state", "enabled", "daemon_reload"],
         "wait_for" => &[
-            "host", "port", "path", "search_regex", "state", "timeout", "delay", "sleep", "msg",
+            "host",
+            "port",
+            "path",
+            "search_regex",
+            "state",
+            "timeout",
+            "delay",
+            "sleep",
+            "msg",
             "connect_timeout",
         ],
         "debug" => &["msg", "var", "verbosity"],
@@ -87,7 +128,10 @@ pub fn takes_free_form(module: &str) -> bool {
 }
 
 pub fn arg_names(module: &str) -> impl Iterator<Item = &'static str> {
-    spec(module).iter().copied().filter(|a| *a != "_raw_params" && *a != "*")
+    spec(module)
+        .iter()
+        .copied()
+        .filter(|a| *a != "_raw_params" && *a != "*")
 }
 
 /// Check argument names at load time: `Err((arg, message))`.
@@ -152,7 +196,10 @@ impl Diff {
         let diff = similar::TextDiff::from_lines(&self.before, &self.after);
         diff.unified_diff()
             .context_radius(3)
-            .header(&format!("before: {}", self.path), &format!("after: {}", self.path))
+            .header(
+                &format!("before: {}", self.path),
+                &format!("after: {}", self.path),
+            )
             .to_string()
     }
 }
@@ -224,7 +271,11 @@ impl From<TransportError> for Failure {
 }
 
 /// Run a module by canonical name.
-pub async fn run(module: &str, ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
+pub async fn run(
+    module: &str,
+    ctx: &Ctx<'_>,
+    args: &Map<String, Value>,
+) -> Result<Outcome, Failure> {
     match module {
         "shell" => shell::run(ctx, args).await,
         "command" => command::run(ctx, args).await,
@@ -253,12 +304,15 @@ pub mod args {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(v) => Err(Failure::Args(format!("argument '{key}' must be a string, got {v}"))),
+            Some(v) => Err(Failure::Args(format!(
+                "argument '{key}' must be a string, got {v}"
+            ))),
         }
     }
 
     pub fn req_str(args: &Map<String, Value>, key: &str) -> Result<String, Failure> {
-        opt_str(args, key)?.ok_or_else(|| Failure::Args(format!("missing required argument '{key}'")))
+        opt_str(args, key)?
+            .ok_or_else(|| Failure::Args(format!("missing required argument '{key}'")))
     }
 
     /// The first present of several alias names.
@@ -266,20 +320,25 @@ pub mod args {
         for n in names {
             if let Some(v) = opt_str(args, n)? {
                 if !v.starts_with('/') {
-                    return Err(Failure::Args(format!("'{n}' must be an absolute path, got '{v}'")));
+                    return Err(Failure::Args(format!(
+                        "'{n}' must be an absolute path, got '{v}'"
+                    )));
                 }
                 return Ok(v);
             }
         }
-        Err(Failure::Args(format!("missing required argument '{}'", names[0])))
+        Err(Failure::Args(format!(
+            "missing required argument '{}'",
+            names[0]
+        )))
     }
 
     pub fn opt_bool(args: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
         match args.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => crate::inventory::domain_bool(v)
-                .map(Some)
-                .ok_or_else(|| Failure::Args(format!("argument '{key}' must be true or false, got {v}"))),
+            Some(v) => crate::inventory::domain_bool(v).map(Some).ok_or_else(|| {
+                Failure::Args(format!("argument '{key}' must be true or false, got {v}"))
+            }),
         }
     }
 
@@ -287,12 +346,12 @@ pub mod args {
         match args.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| Failure::Args(format!("argument '{key}' must be a number, got {s:?}"))),
-            Some(v) => Err(Failure::Args(format!("argument '{key}' must be a number, got {v}"))),
+            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
+                Failure::Args(format!("argument '{key}' must be a number, got {s:?}"))
+            }),
+            Some(v) => Err(Failure::Args(format!(
+                "argument '{key}' must be a number, got {v}"
+            ))),
         }
     }
 

@@ -93,7 +93,11 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
     let mut script = String::new();
     assign(&mut script, "dest", want.dest);
     assign(&mut script, "want", &digest);
-    assign(&mut script, "mode", &want.mode.map(|m| format!("{m:o}")).unwrap_or_default());
+    assign(
+        &mut script,
+        "mode",
+        &want.mode.map(|m| format!("{m:o}")).unwrap_or_default(),
+    );
     assign(&mut script, "owner", want.owner.unwrap_or(""));
     assign(&mut script, "group", want.group.unwrap_or(""));
     assign(&mut script, "check", if ctx.check { "1" } else { "0" });
@@ -102,21 +106,34 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
     assign(
         &mut script,
         "validate",
-        &want.validate.map(|v| v.replace("%s", "\"$tmp\"")).unwrap_or_default(),
+        &want
+            .validate
+            .map(|v| v.replace("%s", "\"$tmp\""))
+            .unwrap_or_default(),
     );
     script.push_str(PUT);
     let out = ctx.exec(&script, Some(want.content)).await?;
     let stdout = out.stdout;
     let (header, rest) = match stdout.iter().position(|b| *b == b'\n') {
-        Some(i) => (String::from_utf8_lossy(&stdout[..i]).into_owned(), &stdout[i + 1..]),
-        None => (String::from_utf8_lossy(&stdout).into_owned(), &stdout[stdout.len()..]),
+        Some(i) => (
+            String::from_utf8_lossy(&stdout[..i]).into_owned(),
+            &stdout[i + 1..],
+        ),
+        None => (
+            String::from_utf8_lossy(&stdout).into_owned(),
+            &stdout[stdout.len()..],
+        ),
     };
     if out.status != 0 || !header.starts_with("PGPLAY ") {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let mut o = Outcome::failed(format!(
             "could not write {}: {}",
             want.dest,
-            if err.is_empty() { format!("exit status {}", out.status) } else { err }
+            if err.is_empty() {
+                format!("exit status {}", out.status)
+            } else {
+                err
+            }
         ));
         o.data.insert("rc".into(), Value::from(out.status));
         return Ok(o);
@@ -132,12 +149,17 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
     let content_changed = field("content") == "1";
     let attrs_changed = field("attrs") == "1";
     let mut o = Outcome::ok(content_changed || attrs_changed);
-    o.data.insert("dest".into(), Value::String(want.dest.to_string()));
+    o.data
+        .insert("dest".into(), Value::String(want.dest.to_string()));
     o.data.insert("checksum".into(), Value::String(digest));
     if ctx.diff && content_changed {
         o.diff = Some(Diff {
             path: want.dest.to_string(),
-            before: if exists { String::from_utf8_lossy(rest).into_owned() } else { String::new() },
+            before: if exists {
+                String::from_utf8_lossy(rest).into_owned()
+            } else {
+                String::new()
+            },
             after: String::from_utf8_lossy(want.content).into_owned(),
         });
     }
@@ -170,7 +192,10 @@ pub async fn stat_file(ctx: &Ctx<'_>, path: &str, read: bool) -> Result<FileStat
     let out = ctx.exec(&script, None).await?;
     let stdout = out.stdout;
     let (header, rest) = match stdout.iter().position(|b| *b == b'\n') {
-        Some(i) => (String::from_utf8_lossy(&stdout[..i]).into_owned(), stdout[i + 1..].to_vec()),
+        Some(i) => (
+            String::from_utf8_lossy(&stdout[..i]).into_owned(),
+            stdout[i + 1..].to_vec(),
+        ),
         None => (String::from_utf8_lossy(&stdout).into_owned(), Vec::new()),
     };
     if out.status != 0 || !header.starts_with("PGPLAY ") {

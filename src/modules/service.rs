@@ -30,7 +30,10 @@ echo "PGPLAY changed=$changed active=$active enabled=$enabled"
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let name = req_str(args, "name")?;
     let state = opt_str(args, "state")?.unwrap_or_default();
-    if !matches!(state.as_str(), "" | "started" | "stopped" | "restarted" | "reloaded") {
+    if !matches!(
+        state.as_str(),
+        "" | "started" | "stopped" | "restarted" | "reloaded"
+    ) {
         return Err(Failure::Args(format!(
             "state '{state}' is not started, stopped, restarted or reloaded"
         )));
@@ -54,7 +57,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     script.push_str(SCRIPT);
     let out = ctx.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let Some(line) = stdout.lines().find(|l| l.starts_with("PGPLAY ")).filter(|_| out.status == 0) else {
+    let Some(line) = stdout
+        .lines()
+        .find(|l| l.starts_with("PGPLAY "))
+        .filter(|_| out.status == 0)
+    else {
         return Ok(Outcome::failed(format!(
             "service {name}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
@@ -68,7 +75,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     };
     let mut o = Outcome::ok(field("changed") == "1");
     o.data.insert("name".into(), Value::String(name));
-    o.data.insert("found_state".into(), Value::String(field("active")));
-    o.data.insert("found_enabled".into(), Value::String(field("enabled")));
+    o.data
+        .insert("found_state".into(), Value::String(field("active")));
+    o.data
+        .insert("found_enabled".into(), Value::String(field("enabled")));
     Ok(o)
 }

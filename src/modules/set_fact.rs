@@ -10,13 +10,17 @@ pub fn run(args: &Map<String, Value>) -> Result<Outcome, Failure> {
         if k == "cacheable" {
             continue;
         }
-        let valid = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = k
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(Failure::Args(format!("'{k}' is not a valid variable name")));
         }
         o.facts.insert(k.clone(), v.clone());
     }
-    o.data.insert("ansible_facts".into(), Value::Object(o.facts.clone()));
+    o.data
+        .insert("ansible_facts".into(), Value::Object(o.facts.clone()));
     Ok(o)
 }

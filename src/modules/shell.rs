@@ -25,18 +25,30 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
 }
 
 /// Run a prepared command line with the guard arguments; shared with `command`.
-pub async fn execute(ctx: &Ctx<'_>, args: &Map<String, Value>, line: &str) -> Result<Outcome, Failure> {
+pub async fn execute(
+    ctx: &Ctx<'_>,
+    args: &Map<String, Value>,
+    line: &str,
+) -> Result<Outcome, Failure> {
     let mut script = String::new();
     if let Some(p) = opt_str(args, "creates")? {
-        script.push_str(&format!("if [ -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n", quote(&p)));
+        script.push_str(&format!(
+            "if [ -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n",
+            quote(&p)
+        ));
     }
     if let Some(p) = opt_str(args, "removes")? {
-        script.push_str(&format!("if [ ! -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n", quote(&p)));
+        script.push_str(&format!(
+            "if [ ! -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n",
+            quote(&p)
+        ));
     }
     if ctx.check {
         let mut o = Outcome::ok(false);
         o.skipped = true;
-        o.msg = Some("skipped in check mode (commands are not run; use check_mode: false to run one)".into());
+        o.msg = Some(
+            "skipped in check mode (commands are not run; use check_mode: false to run one)".into(),
+        );
         return Ok(o);
     }
     if let Some(dir) = opt_str(args, "chdir")? {
@@ -45,7 +57,9 @@ pub async fn execute(ctx: &Ctx<'_>, args: &Map<String, Value>, line: &str) -> Re
     script.push_str(line);
     script.push('\n');
     let stdin = opt_str(args, "stdin")?;
-    let out = ctx.exec(&script, stdin.as_deref().map(str::as_bytes)).await?;
+    let out = ctx
+        .exec(&script, stdin.as_deref().map(str::as_bytes))
+        .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if stdout.trim_end() == SKIP_MARK {
         let mut o = Outcome::ok(false);

@@ -47,7 +47,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let path = opt_str(args, "path")?.unwrap_or_default();
     let state = opt_str(args, "state")?.unwrap_or_else(|| "started".into());
     if !matches!(state.as_str(), "started" | "present" | "stopped" | "absent") {
-        return Err(Failure::Args(format!("state '{state}' is not started, stopped, present or absent")));
+        return Err(Failure::Args(format!(
+            "state '{state}' is not started, stopped, present or absent"
+        )));
     }
     let timeout = opt_f64(args, "timeout")?.unwrap_or(300.0).max(0.0) as u64;
     let delay = opt_f64(args, "delay")?.unwrap_or(0.0).max(0.0);
@@ -62,7 +64,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let mut script = String::new();
     for (k, v) in [
         ("port", port.clone()),
-        ("host", opt_str(args, "host")?.unwrap_or_else(|| "127.0.0.1".into())),
+        (
+            "host",
+            opt_str(args, "host")?.unwrap_or_else(|| "127.0.0.1".into()),
+        ),
         ("path", path.clone()),
         ("regex", opt_str(args, "search_regex")?.unwrap_or_default()),
         ("state", state.clone()),
@@ -76,13 +81,20 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     script.push_str(SCRIPT);
     let out = ctx.exec(&script, None).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let what = if !port.is_empty() { format!("port {port}") } else { format!("path {path}") };
+    let what = if !port.is_empty() {
+        format!("port {port}")
+    } else {
+        format!("path {path}")
+    };
     if out.status != 0 {
-        return Ok(Outcome::failed(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+        return Ok(Outcome::failed(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
     if stdout.contains("PGPLAY timeout") {
-        let msg = opt_str(args, "msg")?
-            .unwrap_or_else(|| format!("timeout after {timeout}s waiting for {what} to be {state}"));
+        let msg = opt_str(args, "msg")?.unwrap_or_else(|| {
+            format!("timeout after {timeout}s waiting for {what} to be {state}")
+        });
         return Ok(Outcome::failed(msg));
     }
     let mut o = Outcome::ok(false);

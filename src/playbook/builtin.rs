@@ -28,6 +28,10 @@ pub fn task_file(path: &str) -> Option<&'static str> {
 
 /// A built-in template (`kind` = "templates") or plain file (`kind` = "files").
 pub fn file(kind: &str, name: &str) -> Option<&'static str> {
-    let table = if kind == "templates" { TEMPLATES } else { FILES };
+    let table = if kind == "templates" {
+        TEMPLATES
+    } else {
+        FILES
+    };
     table.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }

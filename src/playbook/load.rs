@@ -15,6 +15,7 @@ const PLAY_KEYS: &[&str] = &[
     "name",
     "hosts",
     "vars",
+    "defaults",
     "tasks",
     "tags",
     "become",
@@ -83,7 +84,9 @@ const INCLUDE_KEYS: &[&str] = &[
 
 /// Load a playbook by built-in name (`node`, `node.yml`) or by path.
 pub fn load(name_or_path: &str) -> Result<Playbook> {
-    let builtin_name = name_or_path.trim_end_matches(".yml").trim_end_matches(".yaml");
+    let builtin_name = name_or_path
+        .trim_end_matches(".yml")
+        .trim_end_matches(".yaml");
     let as_path = std::path::Path::new(name_or_path);
     if !as_path.exists() {
         if let Some(text) = builtin::playbook(builtin_name) {
@@ -120,7 +123,10 @@ pub fn load_source(name: &str, display: &str, text: &str, source: Source) -> Res
         return Err(Error::invalid(
             &root.span,
             "",
-            format!("a playbook must be a list of plays, not {}", root.type_name()),
+            format!(
+                "a playbook must be a list of plays, not {}",
+                root.type_name()
+            ),
         )
         .with_hint("start the file with '- name: ...' and 'hosts: ...'"));
     };
@@ -177,7 +183,10 @@ fn entries<'n>(node: &'n Node, what: &str) -> Result<&'n [(Node, Node)]> {
 fn unknown_key(key: &Node, valid: &[&str], what: &str) -> Error {
     let name = key.key_text();
     let err = Error::invalid(&key.span, name.clone(), format!("unknown {what} keyword"));
-    match did_you_mean(&name, valid.iter().copied().chain(modules::NAMES.iter().copied())) {
+    match did_you_mean(
+        &name,
+        valid.iter().copied().chain(modules::NAMES.iter().copied()),
+    ) {
         Some(h) => err.with_hint(h),
         None => err.with_hint(format!("valid {what} keywords: {}", valid.join(", "))),
     }
@@ -221,9 +230,14 @@ fn number(node: &Node, key: &str) -> Result<f64> {
     match &node.kind {
         Kind::Int(i) if *i >= 0 => Ok(*i as f64),
         Kind::Float(f) if *f >= 0.0 => Ok(*f),
-        Kind::Str(s) => s.trim().parse::<f64>().ok().filter(|f| *f >= 0.0).ok_or_else(|| {
-            Error::invalid(&node.span, key, format!("expected a number, found {s:?}"))
-        }),
+        Kind::Str(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| *f >= 0.0)
+            .ok_or_else(|| {
+                Error::invalid(&node.span, key, format!("expected a number, found {s:?}"))
+            }),
         _ => Err(Error::invalid(
             &node.span,
             key,
@@ -240,7 +254,10 @@ fn strings(node: &Node, key: &str) -> Result<Vec<String>> {
         _ => {
             let s = string(node, key)?;
             if key == "tags" {
-                Ok(s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
+                Ok(s.split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect())
             } else {
                 Ok(vec![s])
             }
@@ -265,6 +282,7 @@ impl Lowering<'_> {
         let mut name = String::new();
         let mut hosts = None;
         let mut vars = Map::new();
+        let mut defaults = Map::new();
         let mut tasks_node = None;
         let mut inherit = Inherit::default();
         let mut any_errors_fatal = false;
@@ -274,6 +292,7 @@ impl Lowering<'_> {
                 "name" => name = string(v, "name")?,
                 "hosts" => hosts = Some(strings(v, "hosts")?.join(",")),
                 "vars" => vars = json_map(v, "vars")?,
+                "defaults" => defaults = json_map(v, "defaults")?,
                 "tasks" => tasks_node = Some(v),
                 "tags" => inherit.tags = strings(v, "tags")?,
                 "become" => inherit.r#become = Some(boolean(v, "become")?),
@@ -290,8 +309,12 @@ impl Lowering<'_> {
             }
         }
         let hosts = hosts.ok_or_else(|| {
-            Error::invalid(&node.span, "hosts", "a play needs 'hosts:' (a host pattern)")
-                .with_hint("e.g. hosts: all")
+            Error::invalid(
+                &node.span,
+                "hosts",
+                "a play needs 'hosts:' (a host pattern)",
+            )
+            .with_hint("e.g. hosts: all")
         })?;
         let mut tasks = Vec::new();
         if let Some(t) = tasks_node {
@@ -306,6 +329,7 @@ impl Lowering<'_> {
             span: node.span.clone(),
             hosts,
             vars,
+            defaults,
             tasks,
             any_errors_fatal,
         })
@@ -385,7 +409,9 @@ impl Lowering<'_> {
                         k.key_text(),
                         "rescue/always sections are not supported yet",
                     )
-                    .with_hint("use ignore_errors and a following task with 'when: result is failed'"))
+                    .with_hint(
+                        "use ignore_errors and a following task with 'when: result is failed'",
+                    ))
                 }
                 _ => self.apply_common(k, v, &mut inner, BLOCK_KEYS, "block")?,
             }
@@ -418,7 +444,13 @@ impl Lowering<'_> {
             if k.span == key.span {
                 continue;
             }
-            self.apply_common(k, v, &mut inner, &["name", "tags", "when", "vars", "become"], "include")?;
+            self.apply_common(
+                k,
+                v,
+                &mut inner,
+                &["name", "tags", "when", "vars", "become"],
+                "include",
+            )?;
         }
         let rel = string(file, &key.key_text())?;
         if rel.contains("{{") {
@@ -538,12 +570,18 @@ impl Lowering<'_> {
                     retries_set = true;
                 }
                 "delay" => task.delay = number(v, "delay")?,
-                "changed_when" => task.changed_when = Some(strings(v, "changed_when")?.join(" and ")),
+                "changed_when" => {
+                    task.changed_when = Some(strings(v, "changed_when")?.join(" and "))
+                }
                 "failed_when" => task.failed_when = Some(strings(v, "failed_when")?.join(" and ")),
                 "throttle" => {
                     let n = number(v, "throttle")? as usize;
                     if n == 0 {
-                        return Err(Error::invalid(&v.span, "throttle", "throttle must be at least 1"));
+                        return Err(Error::invalid(
+                            &v.span,
+                            "throttle",
+                            "throttle must be at least 1",
+                        ));
                     }
                     task.throttle = Some(n);
                 }
@@ -649,7 +687,10 @@ fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
         _ => Err(Error::invalid(
             &node.span,
             module,
-            format!("module arguments must be a mapping, not {}", node.type_name()),
+            format!(
+                "module arguments must be a mapping, not {}",
+                node.type_name()
+            ),
         )),
     }
 }
@@ -687,7 +728,10 @@ fn check_after(tasks: &[Task]) -> Result<()> {
                     return Err(Error::invalid(
                         &t.span,
                         "after",
-                        format!("task '{}' waits for '{name}', which comes after it (a cycle)", t.name),
+                        format!(
+                            "task '{}' waits for '{name}', which comes after it (a cycle)",
+                            t.name
+                        ),
                     )
                     .with_hint("'after:' may only name an earlier task of the same play"))
                 }
@@ -697,14 +741,15 @@ fn check_after(tasks: &[Task]) -> Result<()> {
                         "after",
                         format!("task '{}' waits for an unknown task '{name}'", t.name),
                     );
-                    return Err(match did_you_mean(name, tasks.iter().map(|t| t.name.as_str())) {
-                        Some(h) => err.with_hint(h),
-                        None => err,
-                    });
+                    return Err(
+                        match did_you_mean(name, tasks.iter().map(|t| t.name.as_str())) {
+                            Some(h) => err.with_hint(h),
+                            None => err,
+                        },
+                    );
                 }
             }
         }
     }
     Ok(())
 }
-

@@ -44,6 +44,9 @@ pub struct Play {
     /// Host pattern.
     pub hosts: String,
     pub vars: Map<String, Value>,
+    /// Role-style defaults: the lowest precedence, below the inventory (pgplay's `defaults:`,
+    /// what `roles/<role>/defaults/main.yml` holds in Pigsty).
+    pub defaults: Map<String, Value>,
     pub tasks: Vec<Task>,
     pub any_errors_fatal: bool,
 }

@@ -59,7 +59,9 @@ pub fn value(v: &Value, secrets: &[String]) -> Value {
             m.iter()
                 .map(|(k, v)| {
                     let masked = match v {
-                        Value::String(_) | Value::Number(_) if is_secret_key(k) && !k.ends_with("_file") => {
+                        Value::String(_) | Value::Number(_)
+                            if is_secret_key(k) && !k.ends_with("_file") =>
+                        {
                             Value::String(MASK.into())
                         }
                         other => value(other, secrets),
@@ -87,9 +89,15 @@ mod tests {
             collect(m, &mut secrets);
         }
         assert_eq!(secrets.len(), 2);
-        let shown = value(&json!({"stdout": "pass is pgBackRest.Secret and S3User.Backup", "s3_key_secret": "x", "ansible_ssh_private_key_file": "/k"}), &secrets);
+        let shown = value(
+            &json!({"stdout": "pass is pgBackRest.Secret and S3User.Backup", "s3_key_secret": "x", "ansible_ssh_private_key_file": "/k"}),
+            &secrets,
+        );
         let text = shown.to_string();
-        assert!(!text.contains("pgBackRest.Secret") && !text.contains("S3User.Backup"), "{text}");
+        assert!(
+            !text.contains("pgBackRest.Secret") && !text.contains("S3User.Backup"),
+            "{text}"
+        );
         assert!(text.contains("/k"), "{text}");
     }
 }

@@ -26,6 +26,15 @@ pub enum Status {
     Ignored,
 }
 
+/// A selected task, as announced at the start of a play.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskInfo {
+    pub index: usize,
+    pub name: String,
+    /// Runs on the first host only (the others report nothing).
+    pub run_once: bool,
+}
+
 /// Per-host totals for the recap.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
@@ -43,6 +52,8 @@ pub enum Event {
     PlayStart {
         play: String,
         hosts: Vec<String>,
+        /// The selected tasks, in order.
+        tasks: Vec<TaskInfo>,
         check: bool,
     },
     TaskStart {

@@ -72,8 +72,10 @@ impl Reporter for Progress {
                 if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
                     bar.inc(1);
                 }
-                let show = matches!(status, Status::Failed | Status::Unreachable | Status::Ignored)
-                    || self.verbose > 0
+                let show = matches!(
+                    status,
+                    Status::Failed | Status::Unreachable | Status::Ignored
+                ) || self.verbose > 0
                     || (self.diff && matches!(event, Event::Result { diff: Some(_), .. }));
                 if show {
                     let mut last = None;
@@ -84,7 +86,9 @@ impl Reporter for Progress {
             }
             Event::Warning { .. } => {
                 let mut last = None;
-                let _ = self.multi.println(text::render(event, 0, false, &mut last).trim_end());
+                let _ = self
+                    .multi
+                    .println(text::render(event, 0, false, &mut last).trim_end());
             }
             Event::Recap { .. } => {
                 for bar in self.bars.drain() {

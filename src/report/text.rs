@@ -1,9 +1,12 @@
 //! Ansible-like plain text: `PLAY [..]`, `TASK [..]`, one line per host result, `PLAY RECAP`.
 //!
-//! Hosts run their chains independently, so results of different tasks can arrive
-//! interleaved; a `TASK [..]` header is printed whenever the task changes, as Ansible's
-//! free strategy does.
+//! Hosts run their chains independently, so results of different tasks arrive interleaved.
+//! To read like Ansible's linear output, results are printed grouped under their task in
+//! task order: a result is held back until every earlier task has been reported by every
+//! host still running (a host that failed reports nothing more). Execution is not slowed:
+//! only printing waits.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use serde_json::{Map, Value};
@@ -14,6 +17,7 @@ pub struct Text {
     verbose: u8,
     diff: bool,
     last_task: Option<(String, usize)>,
+    order: Order,
 }
 
 impl Text {
@@ -22,7 +26,77 @@ impl Text {
             verbose,
             diff,
             last_task: None,
+            order: Order::default(),
         }
+    }
+}
+
+/// Holds results back so they print in task order.
+#[derive(Default)]
+pub struct Order {
+    hosts: Vec<String>,
+    /// (task index, run_once) in play order.
+    tasks: Vec<(usize, bool)>,
+    cursor: usize,
+    reported: HashMap<usize, HashSet<String>>,
+    held: HashMap<usize, Vec<Event>>,
+    dead: HashSet<String>,
+}
+
+impl Order {
+    pub fn start(&mut self, hosts: &[String], tasks: &[super::TaskInfo]) {
+        *self = Order {
+            hosts: hosts.to_vec(),
+            tasks: tasks.iter().map(|t| (t.index, t.run_once)).collect(),
+            ..Order::default()
+        };
+    }
+
+    /// Take a result; return the events that may be printed now, in order.
+    pub fn push(&mut self, event: Event) -> Vec<Event> {
+        if let Event::Result {
+            task_index,
+            host,
+            status,
+            ..
+        } = &event
+        {
+            if matches!(status, Status::Failed | Status::Unreachable) {
+                self.dead.insert(host.clone());
+            }
+            self.reported
+                .entry(*task_index)
+                .or_default()
+                .insert(host.clone());
+            self.held.entry(*task_index).or_default().push(event);
+        }
+        let mut out = Vec::new();
+        while let Some(&(index, run_once)) = self.tasks.get(self.cursor) {
+            out.extend(self.held.remove(&index).unwrap_or_default());
+            let seen = self.reported.get(&index);
+            let complete = if run_once {
+                seen.is_some_and(|s| !s.is_empty())
+            } else {
+                self.hosts
+                    .iter()
+                    .all(|h| self.dead.contains(h) || seen.is_some_and(|s| s.contains(h)))
+            };
+            if !complete {
+                break;
+            }
+            self.cursor += 1;
+        }
+        out
+    }
+
+    /// Everything still held (the play ended early: interrupted or stopped).
+    pub fn drain(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        for (index, _) in self.tasks.clone() {
+            out.extend(self.held.remove(&index).unwrap_or_default());
+        }
+        self.cursor = self.tasks.len();
+        out
     }
 }
 
@@ -55,11 +129,20 @@ fn failure_json(msg: &Option<String>, result: &Value) -> String {
     serde_json::to_string(&Value::Object(m)).unwrap_or_default()
 }
 
-pub fn render(event: &Event, verbose: u8, diff: bool, last_task: &mut Option<(String, usize)>) -> String {
+pub fn render(
+    event: &Event,
+    verbose: u8,
+    diff: bool,
+    last_task: &mut Option<(String, usize)>,
+) -> String {
     let mut out = String::new();
     match event {
         Event::PlayStart { play, check, .. } => {
-            let name = if *check { format!("{play}] [CHECK MODE") } else { play.clone() };
+            let name = if *check {
+                format!("{play}] [CHECK MODE")
+            } else {
+                play.clone()
+            };
             out.push_str(&banner("PLAY", &name));
             *last_task = None;
         }
@@ -88,18 +171,26 @@ pub fn render(event: &Event, verbose: u8, diff: bool, last_task: &mut Option<(St
                 .unwrap_or_default();
             match status {
                 Status::Ok | Status::Changed => {
-                    let word = if *status == Status::Changed { "changed" } else { "ok" };
+                    let word = if *status == Status::Changed {
+                        "changed"
+                    } else {
+                        "ok"
+                    };
                     out.push_str(&format!("{word}: [{host}]{item_text}"));
                     if let Value::Object(r) = result {
                         if let Some(m) = r.get("msg").filter(|_| task_is_debug(r)) {
                             out.push_str(&format!(
                                 " => {}",
-                                serde_json::to_string_pretty(&serde_json::json!({ "msg": m })).unwrap_or_default()
+                                serde_json::to_string_pretty(&serde_json::json!({ "msg": m }))
+                                    .unwrap_or_default()
                             ));
                         }
                     }
                     if verbose > 0 {
-                        out.push_str(&format!(" => {}", serde_json::to_string(result).unwrap_or_default()));
+                        out.push_str(&format!(
+                            " => {}",
+                            serde_json::to_string(result).unwrap_or_default()
+                        ));
                     }
                     out.push('\n');
                 }
@@ -160,7 +251,25 @@ fn task_is_debug(r: &Map<String, Value>) -> bool {
 
 impl Reporter for Text {
     fn handle(&mut self, event: &Event) {
-        let text = render(event, self.verbose, self.diff, &mut self.last_task);
+        let ready = match event {
+            Event::PlayStart { hosts, tasks, .. } => {
+                let mut ready = self.order.drain();
+                self.order.start(hosts, tasks);
+                ready.push(event.clone());
+                ready
+            }
+            Event::Result { .. } => self.order.push(event.clone()),
+            Event::Recap { .. } => {
+                let mut ready = self.order.drain();
+                ready.push(event.clone());
+                ready
+            }
+            other => vec![other.clone()],
+        };
+        let mut text = String::new();
+        for ev in &ready {
+            text.push_str(&render(ev, self.verbose, self.diff, &mut self.last_task));
+        }
         if !text.is_empty() {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());

@@ -2026,5 +2026,10 @@ fn test_version(value: &Value, args: Rest<Value>) -> Result<bool, Error> {
 fn cron_user(line: String) -> Result<String, Error> {
     crate::crontab::parse_line(&line, true)
         .map(|entry| entry.user)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("crontab line {line:?}: {e}")))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("crontab line {line:?}: {e}"),
+            )
+        })
 }

@@ -1,22 +1,323 @@
-//! TEMPORARY stub, replaced by the real transports.
-use std::path::PathBuf;
-pub fn quote(s: &str) -> String { format!("'{}'", s.replace('\'', "'\\''")) }
-pub fn join_argv<S: AsRef<str>>(argv: &[S]) -> String { argv.iter().map(|a| quote(a.as_ref())).collect::<Vec<_>>().join(" ") }
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)] pub enum BecomeMethod { #[default] Sudo, Su }
-#[derive(Clone, Debug)] pub struct Become { pub user: String, pub method: BecomeMethod }
-#[derive(Clone, Copy, Debug, PartialEq, Eq)] pub enum HostKeyPolicy { Strict, AcceptNew }
+//! Command transport for pgplay: how a task's shell script reaches a host.
+//!
+//! ansible-playbook shells out to `ssh` once per task; pgplay instead keeps
+//! one SSH session per host (pure Rust, via `russh`) and multiplexes every
+//! command of that host over it as separate channels, which removes the
+//! per-task connection and key-exchange cost for Pigsty backup runs. The
+//! same [`Connection::exec`] contract is offered for `localhost`, where the
+//! script is run by a local `/bin/sh` instead.
+//!
+//! Layout:
+//! * [`quote`](mod@quote) – POSIX shell quoting used for everything spliced into scripts;
+//! * `become` – `sudo`/`su` wrapping for privilege escalation;
+//! * [`russh`] – the SSH transport (connect, host key policy, auth, exec);
+//! * [`local`] – the local transport.
+
+pub mod r#become;
+pub mod local;
+pub mod quote;
+pub mod russh;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use self::quote::{join_argv, quote};
+pub use self::r#become::{wrap, Become, BecomeMethod};
+
+/// Reason given (as a prefix) for a rejected `ExecRequest::env` name. Such an
+/// error is a bug in the task, not a host problem, so it is never reported as
+/// "unreachable".
+const INVALID_ENV_NAME: &str = "invalid environment variable name";
+
+/// Everything needed to open an SSH session to one inventory host.
 #[derive(Clone, Debug)]
-pub struct ConnectOptions { pub host: String, pub address: String, pub port: u16, pub user: String, pub key_files: Vec<PathBuf>, pub known_hosts: PathBuf, pub host_key_policy: HostKeyPolicy, pub connect_timeout: std::time::Duration, pub use_agent: bool }
-pub struct ExecRequest<'a> { pub script: &'a str, pub stdin: Option<&'a [u8]>, pub r#become: Option<&'a Become>, pub env: &'a [(String, String)] }
-pub struct ExecOutput { pub status: i32, pub stdout: Vec<u8>, pub stderr: Vec<u8> }
+pub struct ConnectOptions {
+    /// Inventory name, used in messages.
+    pub host: String,
+    /// Address or DNS name to connect to (also the known_hosts lookup name).
+    pub address: String,
+    pub port: u16,
+    /// Login user.
+    pub user: String,
+    /// Private keys tried in order (`~/` is expanded).
+    pub key_files: Vec<PathBuf>,
+    /// known_hosts file used for host key checking (`~/` is expanded).
+    pub known_hosts: PathBuf,
+    pub host_key_policy: HostKeyPolicy,
+    /// Bound on TCP connect + SSH handshake + authentication.
+    pub connect_timeout: Duration,
+    /// Also try the keys of the ssh-agent at `$SSH_AUTH_SOCK`.
+    pub use_agent: bool,
+}
+
+/// What to do with a host whose key is not in known_hosts yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Refuse unknown hosts (`StrictHostKeyChecking=yes`).
+    Strict,
+    /// Record unknown hosts' keys and continue
+    /// (`StrictHostKeyChecking=accept-new`). Changed keys are still refused.
+    AcceptNew,
+}
+
+/// One command to run on a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct ExecRequest<'a> {
+    /// `/bin/sh` script.
+    pub script: &'a str,
+    /// Bytes fed to the script's standard input, followed by EOF (EOF right
+    /// away when `None`).
+    pub stdin: Option<&'a [u8]>,
+    /// Run as another user (see [`wrap`]).
+    pub r#become: Option<&'a Become>,
+    /// Exported at the head of the script, after escalation.
+    pub env: &'a [(String, String)],
+}
+
+/// Result of a finished command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit status; `128 + n` when killed by signal `n`; `-1` when unknown.
+    pub status: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Transport failures. `Display` output is meant for the operator.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("{host}: unreachable: {reason}")] Unreachable { host: String, address: String, port: u16, reason: String },
+    /// TCP connection refused or timed out, DNS failure, SSH handshake failure.
+    #[error("{host}: cannot connect to {address} port {port}: {reason}")]
+    Unreachable {
+        host: String,
+        address: String,
+        port: u16,
+        reason: String,
+    },
+    /// The host's key is not in known_hosts and the policy is `Strict`.
+    #[error(
+        "{host}: host key verification failed: no key for {address} in {kh} \
+         (server offered {fingerprint}). To trust this host on first use re-run with \
+         --accept-new-host-keys, or record its key yourself after verifying it, e.g. \
+         `ssh-keyscan [-p PORT] {address} >> {kh}`",
+        kh = .known_hosts.display()
+    )]
+    HostKeyUnknown {
+        host: String,
+        address: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+    },
+    /// known_hosts has a different key for the host. Never accepted.
+    #[error(
+        "{host}: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {address}! @@@ \
+         This is a possible man-in-the-middle attack (or the host key was replaced). \
+         The server offered {fingerprint}, which conflicts with {kh}:{line}. \
+         Refusing to connect, even with --accept-new-host-keys. If the change is \
+         legitimate, remove the stale entry (ssh-keygen -R {address} -f {kh}) and \
+         record the new key after verifying it.",
+        kh = .known_hosts.display()
+    )]
+    HostKeyChanged {
+        host: String,
+        address: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+    /// No key was accepted by the server.
+    #[error("{host}: authentication as {user:?} failed; tried: {}", describe_tried(.tried))]
+    AuthFailed {
+        host: String,
+        user: String,
+        tried: Vec<String>,
+    },
+    /// Channel or session failure (also: rejected request such as an invalid
+    /// environment variable name).
+    #[error("{host}: {reason}")]
+    Channel { host: String, reason: String },
 }
-pub enum Connection { Local }
+
+fn describe_tried(tried: &[String]) -> String {
+    if tried.is_empty() {
+        "nothing (no key files configured and ssh-agent not enabled)".to_owned()
+    } else {
+        tried.join("; ")
+    }
+}
+
+impl TransportError {
+    /// True when the host should be reported as "unreachable" in the recap:
+    /// [`TransportError::Unreachable`], and [`TransportError::Channel`] for a
+    /// session that could not be set up or was lost (like ansible, which marks
+    /// a host unreachable when its SSH connection fails mid-task). A rejected
+    /// request (invalid environment variable name) is a task error instead.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            TransportError::Unreachable { .. } => true,
+            TransportError::Channel { reason, .. } => !reason.starts_with(INVALID_ENV_NAME),
+            _ => false,
+        }
+    }
+}
+
+/// An open connection to one host.
+pub enum Connection {
+    Russh(russh::RusshConnection),
+    Local(local::LocalConnection),
+}
+
 impl Connection {
-    pub async fn connect_russh(_o: &ConnectOptions) -> Result<Connection, TransportError> { Ok(Connection::Local) }
-    pub fn local() -> Connection { Connection::Local }
-    pub async fn exec(&self, _r: ExecRequest<'_>) -> Result<ExecOutput, TransportError> { Ok(ExecOutput { status: 0, stdout: vec![], stderr: vec![] }) }
-    pub async fn close(self) {}
+    /// Open (and authenticate) the SSH session used for every later `exec`.
+    pub async fn connect_russh(opts: &ConnectOptions) -> Result<Connection, TransportError> {
+        russh::RusshConnection::connect(opts)
+            .await
+            .map(Connection::Russh)
+    }
+
+    /// Run commands on this machine as the current user.
+    pub fn local() -> Connection {
+        Connection::Local(local::LocalConnection::new())
+    }
+
+    /// Run `script` with /bin/sh as the login user (wrapped by become.rs when
+    /// `become` is set), feeding stdin (then EOF), env vars exported at the
+    /// head of the script (quoted). Returns exit status (signal → 128+n,
+    /// missing status → -1), full stdout and stderr.
+    ///
+    /// Many exec() calls may run concurrently on one Connection (each opens
+    /// its own channel on the one SSH session). The SSH session is opened once
+    /// per host and reused.
+    pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
+        match self {
+            Connection::Russh(c) => c.exec(req).await,
+            Connection::Local(c) => c.exec(req).await,
+        }
+    }
+
+    /// Close the session politely (SSH disconnect); no-op for local.
+    pub async fn close(self) {
+        match self {
+            Connection::Russh(c) => c.close().await,
+            Connection::Local(_) => {}
+        }
+    }
+}
+
+/// The script that is actually run: `export NAME='value'` lines for `env`,
+/// then `req.script`. Escalation wraps the result, so the variables survive
+/// `sudo`'s environment reset.
+pub(crate) fn build_script(host: &str, req: &ExecRequest<'_>) -> Result<String, TransportError> {
+    let mut script = String::new();
+    for (name, value) in req.env {
+        if !quote::is_env_name(name) {
+            return Err(TransportError::Channel {
+                host: host.to_owned(),
+                reason: format!("{INVALID_ENV_NAME}: {name:?}"),
+            });
+        }
+        script.push_str("export ");
+        script.push_str(name);
+        script.push('=');
+        script.push_str(&quote(value));
+        script.push('\n');
+    }
+    script.push_str(req.script);
+    Ok(script)
+}
+
+/// Expand a leading `~` (inventory paths such as `~/.ssh/id_ed25519`).
+pub(crate) fn expand_tilde(path: &Path) -> PathBuf {
+    match path.strip_prefix("~") {
+        Ok(rest) => match dirs::home_dir() {
+            Some(home) => home.join(rest),
+            None => path.to_path_buf(),
+        },
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Exit status for a signal name as reported by SSH (`TERM`, `KILL`, …),
+/// using Linux numbering: `128 + n`, or `-1` for an unknown name.
+pub(crate) fn signal_status(name: &str) -> i32 {
+    const NAMES: [&str; 31] = [
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    ];
+    let name = name.strip_prefix("SIG").unwrap_or(name);
+    NAMES
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| i32::try_from(i + 1).ok())
+        .map_or(-1, |n| 128 + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_exports_are_quoted_and_validated() {
+        let env = vec![
+            ("A".to_owned(), "x y".to_owned()),
+            ("B_1".to_owned(), "it's".to_owned()),
+        ];
+        let req = ExecRequest {
+            script: "echo $A",
+            stdin: None,
+            r#become: None,
+            env: &env,
+        };
+        assert_eq!(
+            build_script("h", &req).ok(),
+            Some("export A='x y'\nexport B_1='it'\\''s'\necho $A".to_owned())
+        );
+        let bad = vec![("A;rm".to_owned(), String::new())];
+        let req = ExecRequest { env: &bad, ..req };
+        let err = build_script("h", &req).err();
+        assert!(matches!(err, Some(TransportError::Channel { .. })));
+        assert!(err.is_some_and(|e| !e.is_unreachable()));
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(signal_status("TERM"), 143);
+        assert_eq!(signal_status("KILL"), 137);
+        assert_eq!(signal_status("HUP"), 129);
+        assert_eq!(signal_status("SIGUSR2"), 140);
+        assert_eq!(signal_status("NOPE"), -1);
+    }
+
+    #[test]
+    fn tilde() {
+        let p = expand_tilde(Path::new("/etc/x"));
+        assert_eq!(p, PathBuf::from("/etc/x"));
+        if let Some(home) = dirs::home_dir() {
+            assert_eq!(expand_tilde(Path::new("~/.ssh/k")), home.join(".ssh/k"));
+        }
+    }
+
+    #[test]
+    fn unreachable_classification() {
+        let u = TransportError::Unreachable {
+            host: "h".into(),
+            address: "a".into(),
+            port: 22,
+            reason: "r".into(),
+        };
+        assert!(u.is_unreachable());
+        let c = TransportError::Channel {
+            host: "h".into(),
+            reason: "connection lost".into(),
+        };
+        assert!(c.is_unreachable());
+        let a = TransportError::AuthFailed {
+            host: "h".into(),
+            user: "u".into(),
+            tried: vec![],
+        };
+        assert!(!a.is_unreachable());
+        assert!(a.to_string().contains("no key files"));
+    }
 }

@@ -31,64 +31,144 @@ fn case(name: &'static str, code: i32, needles: &[&'static str]) -> Case {
 
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
-    let mut c = case("malformed inventory YAML", 4, &["inventory.yml:", "YAML syntax error"]);
+    let mut c = case(
+        "malformed inventory YAML",
+        4,
+        &["inventory.yml:", "YAML syntax error"],
+    );
     c.inventory = "all:\n  children:\n    g: { hosts: [a, b\n".into();
     v.push(c);
-    let mut c = case("malformed playbook YAML", 4, &["play.yml:", "YAML syntax error"]);
+    let mut c = case(
+        "malformed playbook YAML",
+        4,
+        &["play.yml:", "YAML syntax error"],
+    );
     c.playbook = "- hosts: all\n  tasks:\n    - name: x\n      debug: { msg: [1, }\n";
     v.push(c);
-    let mut c = case("unknown task key", 4, &["play.yml:4:7", "whn", "did you mean 'when'"]);
+    let mut c = case(
+        "unknown task key",
+        4,
+        &["play.yml:4:7", "whn", "did you mean 'when'"],
+    );
     c.playbook = "- hosts: all\n  tasks:\n    - name: x\n      whn: true\n      debug: {}\n";
     v.push(c);
-    let mut c = case("wrong type for node_crontab_overwrite", 4, &["inventory.yml:", "node_crontab_overwrite", "expected true or false"]);
+    let mut c = case(
+        "wrong type for node_crontab_overwrite",
+        4,
+        &[
+            "inventory.yml:",
+            "node_crontab_overwrite",
+            "expected true or false",
+        ],
+    );
     c.inventory = format!("{ENTRIES}    node_crontab_overwrite: maybe\n");
     v.push(c);
-    let mut c = case("node_crontab is not a list", 4, &["inventory.yml:", "node_crontab", "expected a list"]);
+    let mut c = case(
+        "node_crontab is not a list",
+        4,
+        &["inventory.yml:", "node_crontab", "expected a list"],
+    );
     c.inventory = "    node_crontab: '00 01 * * * postgres /pg/bin/pg-backup full'\n".into();
     v.push(c);
-    let mut c = case("unknown tag", 5, &["node_crontb", "did you mean 'node_crontab'"]);
+    let mut c = case(
+        "unknown tag",
+        5,
+        &["node_crontb", "did you mean 'node_crontab'"],
+    );
     c.args = vec!["-t".into(), "node_crontb".into()];
     v.push(c);
-    let mut c = case("limit matching nothing", 5, &["pg-nosuch", "matches no host"]);
+    let mut c = case(
+        "limit matching nothing",
+        5,
+        &["pg-nosuch", "matches no host"],
+    );
     c.args = vec!["-l".into(), "pg-nosuch".into()];
     v.push(c);
-    let mut c = case("cron line without a user", 4, &["inventory.yml:", "node_crontab[1]", "invalid crontab line"]);
+    let mut c = case(
+        "cron line without a user",
+        4,
+        &["inventory.yml:", "node_crontab[1]", "invalid crontab line"],
+    );
     c.inventory = "    node_crontab:\n      - '00 01 * * * postgres /pg/bin/pg-backup full'\n      - '00 01 * * /pg/bin/pg-backup full'\n".into();
     v.push(c);
-    let mut c = case("cron line with a bad hour", 4, &["node_crontab[0]", "hour field '25'"]);
+    let mut c = case(
+        "cron line with a bad hour",
+        4,
+        &["node_crontab[0]", "hour field '25'"],
+    );
     c.inventory = "    node_crontab: [ '00 25 * * * postgres /pg/bin/pg-backup' ]\n".into();
     v.push(c);
-    let mut c = case("cron user missing on the host", 2, &["127.0.20.19", "check node_crontab users", "nosuchuser"]);
+    let mut c = case(
+        "cron user missing on the host",
+        2,
+        &["127.0.20.19", "check node_crontab users", "nosuchuser"],
+    );
     c.inventory = "    node_crontab: [ '00 01 * * * nosuchuser /pg/bin/pg-backup full' ]\n".into();
     v.push(c);
-    let mut c = case("undefined template variable", 2, &["nosuch_var", "127.0.20.19", "write a file"]);
+    let mut c = case(
+        "undefined template variable",
+        2,
+        &["nosuch_var", "127.0.20.19", "write a file"],
+    );
     c.playbook = "- hosts: all\n  tasks:\n    - name: write a file\n      copy: { dest: /etc/crontab, content: \"x {{ nosuch_var }}\" }\n";
     v.push(c);
     let mut c = case("bad -e JSON", 5, &["-e #1", "not valid JSON/YAML"]);
     c.args = vec!["-e".into(), r#"{"node_crontab": [}"#.into()];
     v.push(c);
     let mut c = case("-e crontab line invalid", 4, &["-e #1", "node_crontab[0]"]);
-    c.args = vec!["-e".into(), r#"{"node_crontab": ["every day postgres x"]}"#.into()];
+    c.args = vec![
+        "-e".into(),
+        r#"{"node_crontab": ["every day postgres x"]}"#.into(),
+    ];
     v.push(c);
-    let mut c = case("-e key=value with a bad name", 5, &["-e #1", "not a valid variable name"]);
+    let mut c = case(
+        "-e key=value with a bad name",
+        5,
+        &["-e #1", "not a valid variable name"],
+    );
     c.args = vec!["-e".into(), "1abc=2".into()];
     v.push(c);
-    let mut c = case("unknown module argument", 4, &["play.yml:4:7", "copy.dets", "did you mean 'dest'"]);
-    c.playbook = "- hosts: all\n  tasks:\n    - name: x\n      copy: { dets: /etc/crontab, content: x }\n";
+    let mut c = case(
+        "unknown module argument",
+        4,
+        &["play.yml:4:7", "copy.dets", "did you mean 'dest'"],
+    );
+    c.playbook =
+        "- hosts: all\n  tasks:\n    - name: x\n      copy: { dets: /etc/crontab, content: x }\n";
     v.push(c);
-    let mut c = case("bad ansible_port", 4, &["inventory.yml:", "ansible_port", "1-65535"]);
+    let mut c = case(
+        "bad ansible_port",
+        4,
+        &["inventory.yml:", "ansible_port", "1-65535"],
+    );
     c.inventory = format!("{ENTRIES}    ansible_port: twenty-two\n");
     v.push(c);
-    let mut c = case("unknown group key", 4, &["inventory.yml:", "did you mean 'vars'"]);
+    let mut c = case(
+        "unknown group key",
+        4,
+        &["inventory.yml:", "did you mean 'vars'"],
+    );
     c.inventory = "all:\n  children:\n    fleet:\n      hosts: { 127.0.20.19: {} }\n      var: { node_crontab: [] }\n".into();
     v.push(c);
-    let mut c = case("after names an unknown task", 4, &["play.yml:", "unknown task 'frist'", "did you mean 'first'"]);
+    let mut c = case(
+        "after names an unknown task",
+        4,
+        &["play.yml:", "unknown task 'frist'", "did you mean 'first'"],
+    );
     c.playbook = "- hosts: all\n  tasks:\n    - name: first\n      debug: {}\n    - name: second\n      after: frist\n      debug: {}\n";
     v.push(c);
-    let mut c = case("unknown built-in playbook", 5, &["'nod'", "did you mean 'node'"]);
+    let mut c = case(
+        "unknown built-in playbook",
+        5,
+        &["'nod'", "did you mean 'node'"],
+    );
     c.args = vec!["--playbook-name=nod".into()];
     v.push(c);
-    let mut c = case("decimal file mode", 2, &["mode 644", "octal", "127.0.20.19"]);
+    let mut c = case(
+        "decimal file mode",
+        2,
+        &["mode 644", "octal", "127.0.20.19"],
+    );
     c.playbook = "- hosts: all\n  tasks:\n    - name: write\n      copy: { dest: /etc/crontab, content: x, mode: 644 }\n";
     v.push(c);
     v
@@ -107,19 +187,43 @@ pub fn refused_and_untouched(fleet: &Fleet) {
             fleet.inventory(dir.path(), &HOSTS, &c.inventory)
         };
         let mut args: Vec<String> = Vec::new();
-        match c.args.first().and_then(|a| a.strip_prefix("--playbook-name=")) {
+        match c
+            .args
+            .first()
+            .and_then(|a| a.strip_prefix("--playbook-name="))
+        {
             Some(name) => args.push(name.to_string()),
             None if c.playbook.is_empty() => {
                 args.extend(["node".to_string(), "-t".into(), "node_crontab".into()]);
             }
-            None => args.push(write(dir.path(), "play.yml", c.playbook).to_string_lossy().into_owned()),
+            None => args.push(
+                write(dir.path(), "play.yml", c.playbook)
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
         }
-        args.extend(["-i".to_string(), inv.to_string_lossy().into_owned(), "--output".into(), "text".into()]);
-        args.extend(c.args.iter().filter(|a| !a.starts_with("--playbook-name=")).cloned());
+        args.extend([
+            "-i".to_string(),
+            inv.to_string_lossy().into_owned(),
+            "--output".into(),
+            "text".into(),
+        ]);
+        args.extend(
+            c.args
+                .iter()
+                .filter(|a| !a.starts_with("--playbook-name="))
+                .cloned(),
+        );
         let run = pgplay(&args);
         let all = format!("{}{}", run.stdout, run.stderr);
         if run.code != c.code {
-            failures.push(format!("[{}] exit {} (wanted {})\n{}", c.name, run.code, c.code, run.all()));
+            failures.push(format!(
+                "[{}] exit {} (wanted {})\n{}",
+                c.name,
+                run.code,
+                c.code,
+                run.all()
+            ));
             continue;
         }
         for n in &c.needles {
@@ -135,10 +239,17 @@ pub fn refused_and_untouched(fleet: &Fleet) {
             failures.push(format!("[{}] changed /etc/crontab on a host", c.name));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
-const HOSTILE: &str = r#"a'b"c; $(touch /tmp/pwned-1) `touch /tmp/pwned-2` | touch /tmp/pwned-3 & \n $HOME"#;
+const HOSTILE: &str =
+    r#"a'b"c; $(touch /tmp/pwned-1) `touch /tmp/pwned-2` | touch /tmp/pwned-3 & \n $HOME"#;
 
 pub fn hostile_strings_are_literal(fleet: &Fleet) {
     let dir = tempdir();
@@ -149,10 +260,21 @@ pub fn hostile_strings_are_literal(fleet: &Fleet) {
         serde_json::to_string(HOSTILE).unwrap_or_default()
     );
     let inv = fleet.inventory(dir.path(), &[18], &vars);
-    let run = pgplay(&["node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let run = pgplay(&[
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
     let text = fleet.read(18, "/etc/crontab");
-    assert!(text.contains(&format!("\n{cron}\n")), "crontab line not literal:\n{text}");
+    assert!(
+        text.contains(&format!("\n{cron}\n")),
+        "crontab line not literal:\n{text}"
+    );
 
     let pb = write(
         dir.path(),

@@ -8,7 +8,10 @@ fn golden(name: &str, inventory: &str) {
         .unwrap_or_else(|e| panic!("golden file for {name}: {e}"));
     let run = pgplay(&["inventory", "-i", inventory, "--list"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout == want, "pgplay inventory --list differs from ansible-inventory for {name}");
+    assert!(
+        run.stdout == want,
+        "pgplay inventory --list differs from ansible-inventory for {name}"
+    );
 }
 
 fn fixture(name: &str) -> String {
@@ -21,20 +24,38 @@ fn fixture(name: &str) -> String {
 
 pub fn tests() -> Vec<(&'static str, fn())> {
     vec![
-        ("inventory_list_meta_matches_ansible", || golden("meta", &fixture("meta"))),
-        ("inventory_list_ha_full_matches_ansible", || golden("ha-full", &fixture("ha-full"))),
-        ("inventory_list_demo_el_matches_ansible", || golden("demo-el", &fixture("demo-el"))),
+        ("inventory_list_meta_matches_ansible", || {
+            golden("meta", &fixture("meta"))
+        }),
+        ("inventory_list_ha_full_matches_ansible", || {
+            golden("ha-full", &fixture("ha-full"))
+        }),
+        ("inventory_list_demo_el_matches_ansible", || {
+            golden("demo-el", &fixture("demo-el"))
+        }),
         ("inventory_list_yaml11_matches_ansible", || {
-            golden("yaml11", &repo().join("tests/golden/yaml11.yml").to_string_lossy())
+            golden(
+                "yaml11",
+                &repo().join("tests/golden/yaml11.yml").to_string_lossy(),
+            )
         }),
         ("inventory_host_shows_merged_vars", || {
-            let run = pgplay(&["inventory", "-i", "tests/golden/yaml11.yml", "--host", "10.10.10.12"]);
+            let run = pgplay(&[
+                "inventory",
+                "-i",
+                "tests/golden/yaml11.yml",
+                "--host",
+                "10.10.10.12",
+            ]);
             assert_eq!(run.code, 0, "{}", run.all());
             let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
             assert_eq!(v["mode_octal"], 493);
             assert_eq!(v["flag_yes"], true);
             assert_eq!(v["letter_y"], "y");
-            assert_eq!(v["shared"], "pg", "depth-1 groups apply by name: aaa, then pg");
+            assert_eq!(
+                v["shared"], "pg",
+                "depth-1 groups apply by name: aaa, then pg"
+            );
             assert_eq!(v["pg_cluster"], "pg-test");
         }),
     ]

@@ -23,14 +23,38 @@ type TestFn = fn(&support::Fleet);
 fn main() {
     let args = Arguments::from_args();
     let fleet_tests: Vec<(&str, TestFn)> = vec![
-        ("node_crontab_overwrite_on_five_hosts", node_crontab::overwrite_on_five_hosts),
-        ("node_crontab_append_keeps_other_lines", node_crontab::append_keeps_other_lines),
-        ("node_rm_restores_default_crontab", node_crontab::node_rm_restores_default),
-        ("limit_and_tags_select_hosts_and_tasks", selection::limit_and_tags),
-        ("unreachable_host_is_reported", transport_tests::unreachable_host_is_reported),
-        ("host_keys_are_checked", transport_tests::host_keys_are_checked),
-        ("bad_inputs_are_refused_and_hosts_untouched", bad_inputs::refused_and_untouched),
-        ("hostile_strings_are_written_literally", bad_inputs::hostile_strings_are_literal),
+        (
+            "node_crontab_overwrite_on_five_hosts",
+            node_crontab::overwrite_on_five_hosts,
+        ),
+        (
+            "node_crontab_append_keeps_other_lines",
+            node_crontab::append_keeps_other_lines,
+        ),
+        (
+            "node_rm_restores_default_crontab",
+            node_crontab::node_rm_restores_default,
+        ),
+        (
+            "limit_and_tags_select_hosts_and_tasks",
+            selection::limit_and_tags,
+        ),
+        (
+            "unreachable_host_is_reported",
+            transport_tests::unreachable_host_is_reported,
+        ),
+        (
+            "host_keys_are_checked",
+            transport_tests::host_keys_are_checked,
+        ),
+        (
+            "bad_inputs_are_refused_and_hosts_untouched",
+            bad_inputs::refused_and_untouched,
+        ),
+        (
+            "hostile_strings_are_written_literally",
+            bad_inputs::hostile_strings_are_literal,
+        ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {
         let probe = Trial::test(*name, || Ok(()));
@@ -49,7 +73,9 @@ fn main() {
         let fleet = fleet.clone();
         trials.push(Trial::test(name, move || match &fleet {
             Ok(fleet) => run(|| f(fleet)),
-            Err(e) => Err(Failed::from(format!("the fleet sandbox did not start: {e}"))),
+            Err(e) => Err(Failed::from(format!(
+                "the fleet sandbox did not start: {e}"
+            ))),
         }));
     }
     for (name, f) in inventory_list::tests() {

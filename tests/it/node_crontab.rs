@@ -10,16 +10,34 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &hosts, ENTRIES);
     let run = pgplay(&[
-        "node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json",
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
-        assert!(text.contains("\n00 01 * * * postgres /pg/bin/pg-backup full\n"), "host {i}:\n{text}");
-        assert!(text.contains("\n*/5 * * * * root /usr/bin/true # pgplay-test\n"), "host {i}:\n{text}");
+        assert!(
+            text.contains("\n00 01 * * * postgres /pg/bin/pg-backup full\n"),
+            "host {i}:\n{text}"
+        );
+        assert!(
+            text.contains("\n*/5 * * * * root /usr/bin/true # pgplay-test\n"),
+            "host {i}:\n{text}"
+        );
         // The distribution's own jobs are kept at the head of the file.
-        assert!(text.contains("run-parts --report /etc/cron.hourly"), "host {i}:\n{text}");
-        assert!(text.starts_with("# /etc/crontab: system-wide crontab"), "host {i}:\n{text}");
+        assert!(
+            text.contains("run-parts --report /etc/cron.hourly"),
+            "host {i}:\n{text}"
+        );
+        assert!(
+            text.starts_with("# /etc/crontab: system-wide crontab"),
+            "host {i}:\n{text}"
+        );
         let (_, mode) = fleet.ssh(i, "stat -c '%a %U %G' /etc/crontab");
         assert_eq!(mode.trim(), "644 root root", "host {i}");
     }
@@ -31,10 +49,23 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
     }
 
     // A second run changes nothing anywhere.
-    let again = pgplay(&["node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let again = pgplay(&[
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(again.code, 0, "{}", again.all());
     for (host, stats) in again.recap() {
-        assert_eq!(stats["changed"], 0, "second run changed {host}: {}", again.all());
+        assert_eq!(
+            stats["changed"],
+            0,
+            "second run changed {host}: {}",
+            again.all()
+        );
     }
 
     // --check with a different schedule changes nothing and shows the diff.
@@ -53,47 +84,116 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
         r#"{"node_crontab": ["00 03 * * * postgres /pg/bin/pg-backup full"]}"#,
     ]);
     assert_eq!(check.code, 0, "{}", check.all());
-    assert!(check.stdout.contains("-00 01 * * * postgres /pg/bin/pg-backup full"), "{}", check.all());
-    assert!(check.stdout.contains("+00 03 * * * postgres /pg/bin/pg-backup full"), "{}", check.all());
-    assert!(check.stdout.contains("changed: [127.0.20.1]"), "{}", check.all());
+    assert!(
+        check
+            .stdout
+            .contains("-00 01 * * * postgres /pg/bin/pg-backup full"),
+        "{}",
+        check.all()
+    );
+    assert!(
+        check
+            .stdout
+            .contains("+00 03 * * * postgres /pg/bin/pg-backup full"),
+        "{}",
+        check.all()
+    );
+    assert!(
+        check.stdout.contains("changed: [127.0.20.1]"),
+        "{}",
+        check.all()
+    );
     assert!(check.stdout.contains("CHECK MODE"), "{}", check.all());
-    assert_eq!(fleet.sums(&hosts, "/etc/crontab"), before, "--check changed a file");
+    assert_eq!(
+        fleet.sums(&hosts, "/etc/crontab"),
+        before,
+        "--check changed a file"
+    );
 }
 
 pub fn append_keeps_other_lines(fleet: &Fleet) {
     let hosts = [6, 7, 8, 9, 10];
     let dir = tempdir();
     for i in hosts {
-        let (code, _) = fleet.ssh(i, "echo '30 2 * * * root /usr/local/bin/site-job' >> /etc/crontab");
+        let (code, _) = fleet.ssh(
+            i,
+            "echo '30 2 * * * root /usr/local/bin/site-job' >> /etc/crontab",
+        );
         assert_eq!(code, 0);
     }
     let vars = format!("{ENTRIES}    node_crontab_overwrite: false\n");
     let inv = fleet.inventory(dir.path(), &hosts, &vars);
-    let run = pgplay(&["node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let run = pgplay(&[
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
-        assert!(text.contains("30 2 * * * root /usr/local/bin/site-job\n"), "host {i} lost a line:\n{text}");
-        assert_eq!(text.matches("/pg/bin/pg-backup full").count(), 1, "host {i}:\n{text}");
-        assert!(text.ends_with("*/5 * * * * root /usr/bin/true # pgplay-test\n"), "host {i}:\n{text}");
+        assert!(
+            text.contains("30 2 * * * root /usr/local/bin/site-job\n"),
+            "host {i} lost a line:\n{text}"
+        );
+        assert_eq!(
+            text.matches("/pg/bin/pg-backup full").count(),
+            1,
+            "host {i}:\n{text}"
+        );
+        assert!(
+            text.ends_with("*/5 * * * * root /usr/bin/true # pgplay-test\n"),
+            "host {i}:\n{text}"
+        );
     }
-    let again = pgplay(&["node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let again = pgplay(&[
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(again.code, 0, "{}", again.all());
     for (host, stats) in again.recap() {
-        assert_eq!(stats["changed"], 0, "append re-run changed {host}: {}", again.all());
+        assert_eq!(
+            stats["changed"],
+            0,
+            "append re-run changed {host}: {}",
+            again.all()
+        );
     }
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
-        assert_eq!(text.matches("/pg/bin/pg-backup full").count(), 1, "host {i}:\n{text}");
+        assert_eq!(
+            text.matches("/pg/bin/pg-backup full").count(),
+            1,
+            "host {i}:\n{text}"
+        );
     }
 
     // node-rm -t node_crontab removes exactly the appended lines.
-    let rm = pgplay(&["node-rm", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let rm = pgplay(&[
+        "node-rm",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(rm.code, 0, "{}", rm.all());
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
         assert!(!text.contains("pg-backup"), "host {i}:\n{text}");
-        assert!(text.contains("30 2 * * * root /usr/local/bin/site-job\n"), "host {i}:\n{text}");
+        assert!(
+            text.contains("30 2 * * * root /usr/local/bin/site-job\n"),
+            "host {i}:\n{text}"
+        );
     }
 }
 
@@ -101,12 +201,31 @@ pub fn node_rm_restores_default(fleet: &Fleet) {
     let hosts = [11];
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &hosts, ENTRIES);
-    let run = pgplay(&["node", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let run = pgplay(&[
+        "node",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(fleet.read(11, "/etc/crontab").contains("pg-backup"));
-    let rm = pgplay(&["node-rm", "-i", inv.to_str().unwrap_or(""), "-t", "node_crontab", "--output", "json"]);
+    let rm = pgplay(&[
+        "node-rm",
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-t",
+        "node_crontab",
+        "--output",
+        "json",
+    ]);
     assert_eq!(rm.code, 0, "{}", rm.all());
     let text = fleet.read(11, "/etc/crontab");
     assert!(!text.contains("pg-backup"), "{text}");
-    assert!(text.contains("run-parts --report /etc/cron.daily"), "{text}");
+    assert!(
+        text.contains("run-parts --report /etc/cron.daily"),
+        "{text}"
+    );
 }

@@ -100,9 +100,27 @@ pub fn limit_and_tags(fleet: &Fleet) {
 
     // Listing shows the selection and runs nothing.
     let pbs = pb.to_string_lossy().into_owned();
-    let list = pgplay(&[&pbs, "-i", inv.to_str().unwrap_or(""), "-l", "pg-beta", "-t", "gamma", "--list-hosts", "--list-tasks"]);
+    let list = pgplay(&[
+        &pbs,
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "-l",
+        "pg-beta",
+        "-t",
+        "gamma",
+        "--list-hosts",
+        "--list-tasks",
+    ]);
     assert_eq!(list.code, 0, "{}", list.all());
-    assert!(list.stdout.contains(&format!("hosts (1):\n      {c}\n")), "{}", list.all());
-    assert!(list.stdout.contains("third\tTAGS: [alpha, gamma]"), "{}", list.all());
+    assert!(
+        list.stdout.contains(&format!("hosts (1):\n      {c}\n")),
+        "{}",
+        list.all()
+    );
+    assert!(
+        list.stdout.contains("third\tTAGS: [alpha, gamma]"),
+        "{}",
+        list.all()
+    );
     assert!(!list.stdout.contains("first"), "{}", list.all());
 }

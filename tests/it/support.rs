@@ -77,7 +77,10 @@ impl Fleet {
             .args(["-F", "/dev/null", "-i"])
             .arg(self.key())
             .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", self.known_hosts().display()))
+            .arg(format!(
+                "UserKnownHostsFile={}",
+                self.known_hosts().display()
+            ))
             .args([
                 "-o",
                 "StrictHostKeyChecking=yes",
@@ -112,7 +115,8 @@ impl Fleet {
         hosts
             .iter()
             .map(|i| {
-                let (_, out) = self.ssh(*i, &format!("sha256sum {path} 2>/dev/null || echo missing"));
+                let (_, out) =
+                    self.ssh(*i, &format!("sha256sum {path} 2>/dev/null || echo missing"));
                 out.trim().to_string()
             })
             .collect()
@@ -123,7 +127,10 @@ impl Fleet {
     pub fn inventory(&self, dir: &Path, hosts: &[usize], vars: &str) -> PathBuf {
         let mut text = String::from("all:\n  children:\n    fleet:\n      hosts:\n");
         for i in hosts {
-            text.push_str(&format!("        {}: {{ fleet_seq: {i} }}\n", self.addr(*i)));
+            text.push_str(&format!(
+                "        {}: {{ fleet_seq: {i} }}\n",
+                self.addr(*i)
+            ));
         }
         text.push_str(&format!(
             "  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    pgplay_known_hosts: {}\n",
@@ -187,7 +194,10 @@ impl Run {
     }
 
     pub fn all(&self) -> String {
-        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -216,7 +226,10 @@ pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
 }
 
 pub fn tempdir() -> tempfile::TempDir {
-    match tempfile::Builder::new().prefix("pgplay-it-").tempdir_in("/var/tmp") {
+    match tempfile::Builder::new()
+        .prefix("pgplay-it-")
+        .tempdir_in("/var/tmp")
+    {
         Ok(d) => d,
         Err(e) => panic!("cannot create a temp dir: {e}"),
     }

@@ -16,15 +16,43 @@ pub fn unreachable_host_is_reported(fleet: &Fleet) {
     if let Err(e) = fleet.stop_host(16) {
         panic!("{e}");
     }
-    let run = pgplay(&[pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or(""), "--output", "json", "-T", "3"]);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "json",
+        "-T",
+        "3",
+    ]);
     let restarted = fleet.start_host(16);
     assert_eq!(run.code, 4, "{}", run.all());
     let results = run.results();
-    assert!(results.contains(&("touch a marker".into(), fleet.addr(15), "changed".into())), "{}", run.all());
-    assert!(results.contains(&("touch a marker".into(), fleet.addr(16), "unreachable".into())), "{}", run.all());
+    assert!(
+        results.contains(&("touch a marker".into(), fleet.addr(15), "changed".into())),
+        "{}",
+        run.all()
+    );
+    assert!(
+        results.contains(&(
+            "touch a marker".into(),
+            fleet.addr(16),
+            "unreachable".into()
+        )),
+        "{}",
+        run.all()
+    );
     let recap = run.recap();
-    let r16 = recap.iter().find(|(h, _)| *h == fleet.addr(16)).map(|(_, s)| s.clone());
-    assert_eq!(r16.map(|s| s["unreachable"].clone()), Some(serde_json::json!(1)), "{}", run.all());
+    let r16 = recap
+        .iter()
+        .find(|(h, _)| *h == fleet.addr(16))
+        .map(|(_, s)| s.clone());
+    assert_eq!(
+        r16.map(|s| s["unreachable"].clone()),
+        Some(serde_json::json!(1)),
+        "{}",
+        run.all()
+    );
     assert_eq!(fleet.read(15, "/root/pgplay-reached").trim(), "ok");
     if let Err(e) = restarted {
         panic!("{e}");
@@ -59,29 +87,70 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
     let kh_bad = write(dir.path(), "known_hosts_bad", &format!("{other}\n"));
     let inv = write(dir.path(), "inv_bad.yml", &inv_text(&kh_bad));
     for extra in [None, Some("--accept-new-host-keys")] {
-        let mut args = vec![pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or(""), "--output", "text"];
+        let mut args = vec![
+            pb.to_str().unwrap_or(""),
+            "-i",
+            inv.to_str().unwrap_or(""),
+            "--output",
+            "text",
+        ];
         args.extend(extra);
         let run = pgplay(&args);
         assert_eq!(run.code, 4, "{}", run.all());
-        assert!(run.stdout.to_lowercase().contains("changed"), "{}", run.all());
+        assert!(
+            run.stdout.to_lowercase().contains("changed"),
+            "{}",
+            run.all()
+        );
         assert!(run.stdout.contains("UNREACHABLE"), "{}", run.all());
     }
-    assert_eq!(std::fs::read_to_string(&kh_bad).unwrap_or_default(), format!("{other}\n"), "a changed key was recorded");
+    assert_eq!(
+        std::fs::read_to_string(&kh_bad).unwrap_or_default(),
+        format!("{other}\n"),
+        "a changed key was recorded"
+    );
     let (_, marker) = fleet.ssh(17, "cat /root/pgplay-reached 2>/dev/null || echo none");
-    assert_eq!(marker.trim(), "none", "the task ran despite a changed host key");
+    assert_eq!(
+        marker.trim(),
+        "none",
+        "the task ran despite a changed host key"
+    );
 
     // An unknown host is refused...
     let kh_new = dir.path().join("known_hosts_new");
     let inv = write(dir.path(), "inv_new.yml", &inv_text(&kh_new));
-    let run = pgplay(&[pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or(""), "--output", "text"]);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+    ]);
     assert_eq!(run.code, 4, "{}", run.all());
-    assert!(run.stdout.contains("accept-new-host-keys"), "the error should say how to opt in: {}", run.all());
+    assert!(
+        run.stdout.contains("accept-new-host-keys"),
+        "the error should say how to opt in: {}",
+        run.all()
+    );
     // ... unless the user opts in, which records the key; then strict checking passes.
-    let run = pgplay(&[pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or(""), "--output", "text", "--accept-new-host-keys"]);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+        "--accept-new-host-keys",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
     let recorded = std::fs::read_to_string(&kh_new).unwrap_or_default();
     let key_part = real_line.split_whitespace().nth(2).unwrap_or("?");
     assert!(recorded.contains(key_part), "key not recorded: {recorded}");
-    let run = pgplay(&[pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or(""), "--output", "text"]);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
 }

@@ -1,0 +1,109 @@
+//! Local transport: run a task's script on this machine.
+//!
+//! Playbooks target `localhost` (e.g. to prepare files on the control node)
+//! with the same semantics as a remote host, so this runs the same wrapped
+//! script with a local `/bin/sh` instead of going through sshd: same
+//! environment exports, same `sudo`/`su` escalation (skipped when we already
+//! are the become user), same stdin/stdout/stderr/status handling.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use super::{build_script, wrap, ExecOutput, ExecRequest, TransportError};
+
+/// Host name used in error messages for the local transport.
+const LOCAL_HOST: &str = "localhost";
+
+/// Runs commands as the user this process runs as.
+#[derive(Debug, Clone)]
+pub struct LocalConnection {
+    user: String,
+}
+
+impl Default for LocalConnection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalConnection {
+    pub fn new() -> Self {
+        LocalConnection {
+            user: current_user().to_owned(),
+        }
+    }
+
+    /// The user commands run as when no escalation is requested.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// See [`super::Connection::exec`].
+    pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
+        let script = build_script(LOCAL_HOST, &req)?;
+        let command = wrap(&script, req.r#become, &self.user);
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(&command)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| TransportError::Channel {
+                host: LOCAL_HOST.to_owned(),
+                reason: format!("cannot start /bin/sh: {e}"),
+            })?;
+        let stdin = child.stdin.take();
+        let input = req.stdin;
+        let feed = async move {
+            if let (Some(mut pipe), Some(data)) = (stdin, input) {
+                // A script that exits without reading its input closes the
+                // pipe; that is not an error of the transport.
+                let _ = pipe.write_all(data).await;
+            }
+            // Dropping the pipe sends EOF.
+        };
+        let (_, output) = tokio::join!(feed, child.wait_with_output());
+        let output = output.map_err(|e| TransportError::Channel {
+            host: LOCAL_HOST.to_owned(),
+            reason: format!("waiting for /bin/sh failed: {e}"),
+        })?;
+        let status = match (output.status.code(), output.status.signal()) {
+            (Some(code), _) => code,
+            (None, Some(signal)) => 128 + signal,
+            (None, None) => -1,
+        };
+        Ok(ExecOutput {
+            status,
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+    }
+}
+
+/// Name of the user running this process, computed once: `id -un`, falling
+/// back to `$USER` / `$LOGNAME`.
+fn current_user() -> &'static str {
+    static USER: OnceLock<String> = OnceLock::new();
+    USER.get_or_init(|| {
+        let from_id = std::process::Command::new("id")
+            .arg("-un")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        from_id
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("LOGNAME").ok())
+            .unwrap_or_default()
+    })
+}
