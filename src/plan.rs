@@ -44,9 +44,9 @@ impl Plan {
                     .collect(),
             );
         }
-        for t in 1..tasks.len() {
-            for h in 0..hosts.len() {
-                graph.add_edge(index[t - 1][h], index[t][h], ());
+        for pair in index.windows(2) {
+            for (from, to) in pair[0].iter().zip(&pair[1]) {
+                graph.add_edge(*from, *to, ());
             }
         }
         for (t, &task_id) in tasks.iter().enumerate() {

@@ -59,7 +59,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
                 Some(i) if lines[i] == want => return Ok(Outcome::ok(false)),
                 Some(i) => lines[i] = want,
                 None => {
-                    if regexp.is_some() && lines.iter().any(|l| *l == want) {
+                    if regexp.is_some() && lines.contains(&want) {
                         return Ok(Outcome::ok(false));
                     }
                     let at = insert_position(&lines, args)?;

@@ -23,10 +23,10 @@ fn is_text_secret_key(key: &str) -> bool {
 pub fn collect(vars: &Map<String, Value>, out: &mut Vec<String>) {
     for (k, v) in vars {
         match v {
-            Value::String(s) if is_text_secret_key(k) && s.chars().count() >= 4 => {
-                if !out.contains(s) {
-                    out.push(s.clone());
-                }
+            Value::String(s)
+                if is_text_secret_key(k) && s.chars().count() >= 4 && !out.contains(s) =>
+            {
+                out.push(s.clone());
             }
             Value::Object(m) => collect(m, out),
             Value::Array(items) => {
