@@ -8,12 +8,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
-use crate::yaml::Span;
+use crate::yaml::{de, Node, Span};
 
 /// How to reach a host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,8 +48,8 @@ pub struct Domain {
 }
 
 /// Where a variable was set, falling back to the host's own line.
-fn span_of<'a>(spans: &'a HashMap<String, Span>, key: &str, host: &'a Span) -> &'a Span {
-    spans.get(key).unwrap_or(host)
+fn span_of<'a>(nodes: &'a HashMap<String, Arc<Node>>, key: &str, host: &'a Span) -> &'a Span {
+    nodes.get(key).map(|n| &n.span).unwrap_or(host)
 }
 
 /// Ansible's boolean conversion for a typed variable.
@@ -71,7 +72,7 @@ fn is_template(value: &Value) -> bool {
 
 fn get_bool(
     vars: &Map<String, Value>,
-    spans: &HashMap<String, Span>,
+    nodes: &HashMap<String, Arc<Node>>,
     host: &Span,
     key: &str,
     default: bool,
@@ -81,7 +82,7 @@ fn get_bool(
         Some(v) if is_template(v) => Ok(default),
         Some(v) => as_bool(v).ok_or_else(|| {
             Error::invalid(
-                span_of(spans, key, host),
+                span_of(nodes, key, host),
                 key,
                 format!("expected true or false, found {v}"),
             )
@@ -91,7 +92,7 @@ fn get_bool(
 
 fn get_string(
     vars: &Map<String, Value>,
-    spans: &HashMap<String, Span>,
+    nodes: &HashMap<String, Arc<Node>>,
     host: &Span,
     key: &str,
 ) -> Result<Option<String>> {
@@ -100,7 +101,7 @@ fn get_string(
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(v) => Err(Error::invalid(
-            span_of(spans, key, host),
+            span_of(nodes, key, host),
             key,
             format!("expected a string, found {v}"),
         )),
@@ -112,14 +113,14 @@ pub fn conn_vars(
     name: &str,
     host: &Span,
     vars: &Map<String, Value>,
-    spans: &HashMap<String, Span>,
+    nodes: &HashMap<String, Arc<Node>>,
 ) -> Result<ConnVars> {
-    let kind = match get_string(vars, spans, host, "ansible_connection")?.as_deref() {
+    let kind = match get_string(vars, nodes, host, "ansible_connection")?.as_deref() {
         None | Some("ssh") | Some("smart") | Some("paramiko") => ConnKind::Ssh,
         Some("local") => ConnKind::Local,
         Some(other) => {
             return Err(Error::invalid(
-                span_of(spans, "ansible_connection", host),
+                span_of(nodes, "ansible_connection", host),
                 "ansible_connection",
                 format!("unsupported connection '{other}' (pgplay speaks ssh and local)"),
             ))
@@ -140,7 +141,7 @@ pub fn conn_vars(
                 Some(n) if (1..=65535).contains(&n) => n as u16,
                 _ => {
                     return Err(Error::invalid(
-                        span_of(spans, "ansible_port", host),
+                        span_of(nodes, "ansible_port", host),
                         "ansible_port",
                         format!("expected a port number 1-65535, found {v}"),
                     ))
@@ -148,17 +149,17 @@ pub fn conn_vars(
             }
         }
     };
-    let address = get_string(vars, spans, host, "ansible_host")?
-        .or(get_string(vars, spans, host, "ansible_ssh_host")?)
+    let address = get_string(vars, nodes, host, "ansible_host")?
+        .or(get_string(vars, nodes, host, "ansible_ssh_host")?)
         .unwrap_or_else(|| name.to_string());
-    let key_file = get_string(vars, spans, host, "ansible_ssh_private_key_file")?
-        .or(get_string(vars, spans, host, "ansible_private_key_file")?)
+    let key_file = get_string(vars, nodes, host, "ansible_ssh_private_key_file")?
+        .or(get_string(vars, nodes, host, "ansible_private_key_file")?)
         .map(|p| expand_home(&p));
-    let become_method = get_string(vars, spans, host, "ansible_become_method")?;
+    let become_method = get_string(vars, nodes, host, "ansible_become_method")?;
     if let Some(m) = &become_method {
         if m != "sudo" && m != "su" {
             return Err(Error::invalid(
-                span_of(spans, "ansible_become_method", host),
+                span_of(nodes, "ansible_become_method", host),
                 "ansible_become_method",
                 format!("unsupported become method '{m}' (use sudo or su)"),
             ));
@@ -168,16 +169,16 @@ pub fn conn_vars(
         kind,
         address,
         port,
-        user: get_string(vars, spans, host, "ansible_user")?.or(get_string(
+        user: get_string(vars, nodes, host, "ansible_user")?.or(get_string(
             vars,
-            spans,
+            nodes,
             host,
             "ansible_ssh_user",
         )?),
         key_file,
-        known_hosts: get_string(vars, spans, host, "pgplay_known_hosts")?.map(|p| expand_home(&p)),
-        r#become: get_bool(vars, spans, host, "ansible_become", false)?,
-        become_user: get_string(vars, spans, host, "ansible_become_user")?,
+        known_hosts: get_string(vars, nodes, host, "pgplay_known_hosts")?.map(|p| expand_home(&p)),
+        r#become: get_bool(vars, nodes, host, "ansible_become", false)?,
+        become_user: get_string(vars, nodes, host, "ansible_become_user")?,
         become_method,
     })
 }
@@ -194,31 +195,56 @@ impl Domain {
     pub fn from_vars(
         host: &Span,
         vars: &Map<String, Value>,
-        spans: &HashMap<String, Span>,
+        nodes: &HashMap<String, Arc<Node>>,
     ) -> Result<Domain> {
-        let node_crontab = match vars.get("node_crontab") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => {
-                let span = span_of(spans, "node_crontab", host);
-                let mut out = Vec::new();
-                for (i, item) in items.iter().enumerate() {
-                    let key = format!("node_crontab[{i}]");
-                    let Value::String(line) = item else {
+        let node_crontab = match nodes.get("node_crontab") {
+            None => Vec::new(),
+            Some(node) if node.is_null() || is_template(&node.to_json()) => Vec::new(),
+            Some(node) => {
+                let lines: Vec<Node> = match &node.kind {
+                    crate::yaml::Kind::Seq(items) => items.clone(),
+                    _ => {
                         return Err(Error::invalid(
-                            span,
+                            &node.span,
+                            "node_crontab",
+                            format!(
+                                "expected a list of crontab lines, found {}",
+                                node.type_name()
+                            ),
+                        )
+                        .with_hint(
+                            "node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]",
+                        ))
+                    }
+                };
+                let mut out = Vec::new();
+                for (i, item) in lines.iter().enumerate() {
+                    let key = format!("node_crontab[{i}]");
+                    let line: String = match &item.kind {
+                        crate::yaml::Kind::Str(_) => de::from_node(item)
+                            .map_err(|e| Error::invalid(&item.span, key.clone(), e.message))?,
+                        _ => return Err(Error::invalid(
+                            &item.span,
                             key,
-                            format!("a crontab entry must be a string, found {item}"),
+                            format!(
+                                "a crontab entry must be a string, found {}",
+                                item.type_name()
+                            ),
                         )
                         .with_hint(
                             "quote the whole line: '00 01 * * * postgres /pg/bin/pg-backup full'",
-                        ));
+                        )),
                     };
-                    if is_template(item) {
+                    if is_template(&Value::String(line.clone())) {
                         continue;
                     }
-                    let entry = crontab::parse_line(line, true).map_err(|e| {
-                        Error::invalid(span, key, format!("invalid crontab line {line:?}: {e}"))
-                            .with_hint(
+                    let entry = crontab::parse_line(&line, true).map_err(|e| {
+                        Error::invalid(
+                            &item.span,
+                            key,
+                            format!("invalid crontab line {line:?}: {e}"),
+                        )
+                        .with_hint(
                             "an /etc/crontab line is: minute hour day month weekday user command, \
                                  e.g. '00 01 * * * postgres /pg/bin/pg-backup full'",
                         )
@@ -227,19 +253,10 @@ impl Domain {
                 }
                 out
             }
-            Some(v) if is_template(v) => Vec::new(),
-            Some(v) => {
-                return Err(Error::invalid(
-                    span_of(spans, "node_crontab", host),
-                    "node_crontab",
-                    format!("expected a list of crontab lines, found {v}"),
-                )
-                .with_hint("node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]"))
-            }
         };
         Ok(Domain {
             node_crontab,
-            node_crontab_overwrite: get_bool(vars, spans, host, "node_crontab_overwrite", true)?,
+            node_crontab_overwrite: get_bool(vars, nodes, host, "node_crontab_overwrite", true)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! as `var:` would silently drop every variable under it).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -96,7 +97,7 @@ impl Build {
             name: name.to_string(),
             span: span.clone(),
             vars: Map::new(),
-            var_spans: HashMap::new(),
+            var_nodes: HashMap::new(),
             children: Vec::new(),
             hosts: Vec::new(),
             depth: 0,
@@ -137,7 +138,7 @@ impl Build {
                         let name = vk.key_text();
                         let g = &mut self.groups[id.0];
                         g.vars.insert(name.clone(), vv.to_json());
-                        g.var_spans.insert(name, vv.span.clone());
+                        g.var_nodes.insert(name, Arc::new(vv.clone()));
                     }
                 }
                 "children" => {
@@ -250,11 +251,11 @@ impl Build {
         for i in 0..self.groups.len() {
             self.groups[i].depth = self.depth(GroupId(i));
         }
-        let mut extra_vars: Vec<(String, Value, Span)> = Vec::new();
+        let mut extra_vars: Vec<(String, Value, Arc<Node>)> = Vec::new();
         for node in extra {
             let entries = expect_map(node, "extra vars")?;
             for (k, v) in entries {
-                extra_vars.push((k.key_text(), v.to_json(), v.span.clone()));
+                extra_vars.push((k.key_text(), v.to_json(), Arc::new(v.clone())));
             }
         }
         let mut hosts = Vec::new();
@@ -275,13 +276,13 @@ impl Build {
                 (ga.depth, &ga.name).cmp(&(gb.depth, &gb.name))
             });
             let mut vars = Map::new();
-            let mut var_spans = HashMap::new();
+            let mut var_nodes: HashMap<String, Arc<Node>> = HashMap::new();
             for g in &order {
                 let g = &self.groups[g.0];
                 for (k, v) in &g.vars {
                     vars.insert(k.clone(), v.clone());
-                    if let Some(s) = g.var_spans.get(k) {
-                        var_spans.insert(k.clone(), s.clone());
+                    if let Some(n) = g.var_nodes.get(k) {
+                        var_nodes.insert(k.clone(), n.clone());
                     }
                 }
             }
@@ -289,24 +290,24 @@ impl Build {
                 if let Kind::Map(entries) = &def.kind {
                     for (k, v) in entries {
                         vars.insert(k.key_text(), v.to_json());
-                        var_spans.insert(k.key_text(), v.span.clone());
+                        var_nodes.insert(k.key_text(), Arc::new(v.clone()));
                     }
                 }
             }
             let inventory_vars = vars.clone();
-            for (k, v, s) in &extra_vars {
+            for (k, v, n) in &extra_vars {
                 vars.insert(k.clone(), v.clone());
-                var_spans.insert(k.clone(), s.clone());
+                var_nodes.insert(k.clone(), n.clone());
             }
-            let conn = domain::conn_vars(name, span, &vars, &var_spans)?;
-            let dom = domain::Domain::from_vars(span, &vars, &var_spans)?;
+            let conn = domain::conn_vars(name, span, &vars, &var_nodes)?;
+            let dom = domain::Domain::from_vars(span, &vars, &var_nodes)?;
             hosts.push(Host {
                 name: name.clone(),
                 span: span.clone(),
                 groups,
                 inventory_vars,
                 vars,
-                var_spans,
+                var_nodes,
                 conn,
                 domain: dom,
             });

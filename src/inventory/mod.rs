@@ -12,6 +12,7 @@ mod load;
 mod pattern;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -20,7 +21,7 @@ pub use list::{host_json, list_json};
 pub use load::load;
 pub use pattern::select;
 
-use crate::yaml::Span;
+use crate::yaml::{Node, Span};
 
 /// Index of a host in `Inventory::hosts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,7 +37,8 @@ pub struct Group {
     pub span: Span,
     /// Variables written on the group itself.
     pub vars: Map<String, Value>,
-    pub var_spans: HashMap<String, Span>,
+    /// The same variables as loaded nodes (positions kept), shared with the hosts.
+    pub var_nodes: HashMap<String, Arc<Node>>,
     /// Direct children, in file order.
     pub children: Vec<GroupId>,
     /// Hosts listed directly under this group, in file order.
@@ -55,8 +57,8 @@ pub struct Host {
     pub inventory_vars: Map<String, Value>,
     /// Merged variables with extra vars (-e) on top: what tasks see.
     pub vars: Map<String, Value>,
-    /// Where each variable of `vars` was set.
-    pub var_spans: HashMap<String, Span>,
+    /// The node each variable of `vars` came from (where it was set, for typed reading).
+    pub var_nodes: HashMap<String, Arc<Node>>,
     /// Typed connection and domain variables.
     pub conn: ConnVars,
     pub domain: Domain,

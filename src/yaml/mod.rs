@@ -7,6 +7,8 @@
 //! Every node keeps its file, line and column so later stages can point errors at the source.
 //! Anchors, aliases and `<<` merge keys are expanded while loading.
 
+pub mod de;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
