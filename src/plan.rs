@@ -6,7 +6,9 @@
 //!   finished on every host of the play ("A on all hosts before B on any host");
 //! - `throttle: 1` — at most one host runs this task at a time (the executor enforces it);
 //! - `run_once: true` — the task runs on the play's first host; the others wait for it and
-//!   share its result.
+//!   share its result;
+//! - `any_errors_fatal: true` on the play — lockstep: every host finishes a task before any
+//!   host starts the next, so a failure stops the whole play at that task.
 //!
 //! The graph is checked for cycles when built and can be printed as DOT (`--graph`).
 
@@ -45,8 +47,20 @@ impl Plan {
             );
         }
         for pair in index.windows(2) {
-            for (from, to) in pair[0].iter().zip(&pair[1]) {
-                graph.add_edge(*from, *to, ());
+            if play.any_errors_fatal {
+                // Lockstep, as Ansible's linear strategy: every host finishes a task before any
+                // host starts the next, so one failure stops the play everywhere at that task.
+                let barrier = graph.add_node(None);
+                for from in &pair[0] {
+                    graph.add_edge(*from, barrier, ());
+                }
+                for to in &pair[1] {
+                    graph.add_edge(barrier, *to, ());
+                }
+            } else {
+                for (from, to) in pair[0].iter().zip(&pair[1]) {
+                    graph.add_edge(*from, *to, ());
+                }
             }
         }
         for (t, &task_id) in tasks.iter().enumerate() {

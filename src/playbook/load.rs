@@ -522,6 +522,7 @@ impl Lowering<'_> {
             environment: Map::new(),
             vars: Map::new(),
             after: Vec::new(),
+            after_span: None,
         };
         let mut retries_set = false;
         for (k, v) in map {
@@ -589,7 +590,10 @@ impl Lowering<'_> {
                 "any_errors_fatal" => {
                     boolean(v, "any_errors_fatal")?;
                 }
-                "after" => task.after = strings(v, "after")?,
+                "after" => {
+                    task.after = strings(v, "after")?;
+                    task.after_span = Some(k.span.clone());
+                }
                 "args" => extra_args = Some(json_map(v, "args")?),
                 _ if TASK_KEYS.contains(&key.as_str()) => {
                     self.apply_common(k, v, &mut inh, TASK_KEYS, "task")?
@@ -726,7 +730,7 @@ fn check_after(tasks: &[Task]) -> Result<()> {
                 Some(j) if j < i => {}
                 Some(_) => {
                     return Err(Error::invalid(
-                        &t.span,
+                        t.after_span.as_ref().unwrap_or(&t.span),
                         "after",
                         format!(
                             "task '{}' waits for '{name}', which comes after it (a cycle)",
@@ -737,7 +741,7 @@ fn check_after(tasks: &[Task]) -> Result<()> {
                 }
                 None => {
                     let err = Error::invalid(
-                        &t.span,
+                        t.after_span.as_ref().unwrap_or(&t.span),
                         "after",
                         format!("task '{}' waits for an unknown task '{name}'", t.name),
                     );

@@ -92,4 +92,6 @@ pub struct Task {
     /// pgplay's cross-host ordering: names of tasks that must have finished on every host
     /// of the play before this task starts on any host.
     pub after: Vec<String>,
+    /// Where `after:` was written (for errors about it).
+    pub after_span: Option<Span>,
 }

@@ -61,6 +61,15 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.set_unknown_method_callback(python_method);
 
     // Tests.
+    env.add_test("failed", test_failed);
+    env.add_test("failure", test_failed);
+    env.add_test("succeeded", test_succeeded);
+    env.add_test("success", test_succeeded);
+    env.add_test("successful", test_succeeded);
+    env.add_test("changed", test_changed);
+    env.add_test("change", test_changed);
+    env.add_test("skipped", test_skipped);
+    env.add_test("skip", test_skipped);
     env.add_test("match", test_match);
     env.add_test("search", test_search);
     env.add_test("regex", test_regex);
@@ -2032,4 +2041,35 @@ fn cron_user(line: String) -> Result<String, Error> {
                 format!("crontab line {line:?}: {e}"),
             )
         })
+}
+
+/// A flag of a registered task result (`result is failed`), like Ansible's result tests.
+fn result_flag(value: &Value, name: &str) -> Result<bool, Error> {
+    if value.kind() != minijinja::value::ValueKind::Map {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!(
+                "the '{name}' test needs a registered task result, got {}",
+                value.kind()
+            ),
+        ));
+    }
+    let flag = value.get_attr(name)?;
+    Ok(!flag.is_undefined() && flag.is_true())
+}
+
+fn test_failed(value: &Value) -> Result<bool, Error> {
+    result_flag(value, "failed")
+}
+
+fn test_succeeded(value: &Value) -> Result<bool, Error> {
+    result_flag(value, "failed").map(|f| !f)
+}
+
+fn test_changed(value: &Value) -> Result<bool, Error> {
+    result_flag(value, "changed")
+}
+
+fn test_skipped(value: &Value) -> Result<bool, Error> {
+    result_flag(value, "skipped")
 }

@@ -7,6 +7,7 @@
 
 mod bad_inputs;
 mod inventory_list;
+mod language;
 mod node_crontab;
 mod selection;
 mod support;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 20;
+const FLEET_SIZE: usize = 24;
 
 type TestFn = fn(&support::Fleet);
 
@@ -54,6 +55,19 @@ fn main() {
         (
             "hostile_strings_are_written_literally",
             bad_inputs::hostile_strings_are_literal,
+        ),
+        ("playbook_language_features", language::features),
+        (
+            "any_errors_fatal_stops_every_host",
+            language::any_errors_fatal_stops_everyone,
+        ),
+        (
+            "graph_prints_dot_and_cycles_are_refused",
+            language::graph_and_cycles,
+        ),
+        (
+            "ctrl_c_stops_new_work_and_prints_recap",
+            language::ctrl_c_stops_new_work,
         ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {

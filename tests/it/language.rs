@@ -1,0 +1,290 @@
+//! The playbook language on real hosts: loop/register/when, until/retries, ignore_errors,
+//! become_user, environment, blocks and imports, throttle and `after:` ordering, run_once,
+//! delegate_to, secret masking and no_log, any_errors_fatal, and Ctrl-C.
+
+use crate::support::{pgplay, repo, tempdir, write, Fleet};
+
+const HOSTS: [usize; 3] = [21, 22, 23];
+
+const PLAYBOOK: &str = r#"- name: language
+  hosts: all
+  vars:
+    greeting: hello
+  tasks:
+    - name: loop and register
+      shell: echo "{{ item }}-{{ inventory_hostname }}"
+      loop: [a, b]
+      register: looped
+    - name: loop results are registered
+      assert:
+        that:
+          - looped.results | length == 2
+          - looped.results[0].stdout == 'a-' ~ inventory_hostname
+    - name: set a fact
+      set_fact: { counted: "{{ looped.results | length }}" }
+    - name: false condition is skipped
+      when: counted | int > 5
+      fail: { msg: should not run }
+    - name: retry until
+      shell: echo x >> /root/attempts; wc -l < /root/attempts
+      register: attempts
+      until: attempts.stdout | int >= 3
+      retries: 5
+      delay: 0
+    - name: a failure that is ignored
+      command: /bin/false
+      ignore_errors: true
+      register: failing
+    - name: become another user
+      command: id -un
+      become: true
+      become_user: postgres
+      register: who
+    - name: environment
+      shell: echo "$PGPLAY_GREETING"
+      environment: { PGPLAY_GREETING: "{{ greeting }} world" }
+      register: envout
+    - name: a block
+      tags: blocktag
+      when: counted == 2
+      block:
+        - name: inside the block
+          shell: echo block > /root/block
+    - import_tasks: extra.yml
+    - name: one host at a time
+      throttle: 1
+      shell: date +%s.%N > /root/t_start; sleep 0.3; date +%s.%N > /root/t_end
+    - name: after every host
+      after: one host at a time
+      shell: date +%s.%N > /root/after
+    - name: only once
+      run_once: true
+      shell: echo once > /root/once; echo once
+      register: once
+    - name: delegated to the first host
+      delegate_to: "{{ ansible_play_hosts[0] }}"
+      shell: echo "{{ inventory_hostname }}" >> /root/delegated
+    - name: print a secret
+      shell: echo "the password is {{ db_password }}"
+    - name: hidden
+      no_log: true
+      shell: echo "{{ db_password }} {{ greeting }}"
+    - name: everything held
+      assert:
+        that:
+          - failing is failed
+          - looped is changed
+          - who.stdout == 'postgres'
+          - envout.stdout == 'hello world'
+          - attempts.stdout | int == 3
+          - once.stdout == 'once'
+"#;
+
+const EXTRA: &str = "- name: imported task\n  shell: echo imported > /root/imported\n";
+
+fn floats(fleet: &Fleet, i: usize, path: &str) -> f64 {
+    fleet.read(i, path).trim().parse().unwrap_or(f64::NAN)
+}
+
+pub fn features(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &HOSTS, "    db_password: Sup3r.Secret-pw\n");
+    let pb = write(dir.path(), "language.yml", PLAYBOOK);
+    write(dir.path(), "extra.yml", EXTRA);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "json",
+        "-v",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        !run.stdout.contains("Sup3r.Secret-pw") && !run.stderr.contains("Sup3r.Secret-pw"),
+        "a secret leaked:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("the password is ********"),
+        "{}",
+        run.all()
+    );
+    assert!(run.stdout.contains("censored"), "{}", run.all());
+    let results = run.results();
+    let count = |task: &str| results.iter().filter(|r| r.0 == task).count();
+    assert_eq!(count("only once"), 1, "{}", run.all());
+    assert_eq!(count("imported task"), 3);
+    assert!(results
+        .iter()
+        .filter(|r| r.0 == "false condition is skipped")
+        .all(|r| r.2 == "skipped"));
+    assert!(results
+        .iter()
+        .filter(|r| r.0 == "a failure that is ignored")
+        .all(|r| r.2 == "ignored"));
+
+    let first = HOSTS[0];
+    let mut spans = Vec::new();
+    for i in HOSTS {
+        assert_eq!(fleet.read(i, "/root/block").trim(), "block");
+        assert_eq!(fleet.read(i, "/root/imported").trim(), "imported");
+        spans.push((
+            floats(fleet, i, "/root/t_start"),
+            floats(fleet, i, "/root/t_end"),
+        ));
+        let (_, once) = fleet.ssh(i, "cat /root/once 2>/dev/null || echo none");
+        assert_eq!(
+            once.trim(),
+            if i == first { "once" } else { "none" },
+            "host {i}"
+        );
+        let (_, delegated) = fleet.ssh(i, "sort /root/delegated 2>/dev/null || echo none");
+        if i == first {
+            let want: Vec<String> = HOSTS.iter().map(|h| fleet.addr(*h)).collect();
+            assert_eq!(
+                delegated.lines().collect::<Vec<_>>(),
+                want,
+                "delegated lines"
+            );
+        } else {
+            assert_eq!(delegated.trim(), "none", "host {i}");
+        }
+    }
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for w in spans.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "throttle 1 let two hosts overlap: {spans:?}"
+        );
+    }
+    let last_end = spans.iter().map(|s| s.1).fold(f64::MIN, f64::max);
+    for i in HOSTS {
+        assert!(
+            floats(fleet, i, "/root/after") >= last_end,
+            "'after' ran before every host finished"
+        );
+    }
+}
+
+pub fn any_errors_fatal_stops_everyone(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &HOSTS, "");
+    let pb = write(
+        dir.path(),
+        "fatal.yml",
+        &format!(
+            "- hosts: all\n  any_errors_fatal: true\n  tasks:\n    - name: slow on others\n      shell: sleep 0.5\n      when: inventory_hostname != '{0}'\n    - name: fail on one\n      fail: {{ msg: boom }}\n      when: inventory_hostname == '{0}'\n    - name: never reached\n      shell: touch /root/fatal-after\n",
+            fleet.addr(HOSTS[1])
+        ),
+    );
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    for i in HOSTS {
+        let (_, out) = fleet.ssh(i, "ls /root/fatal-after 2>/dev/null || echo none");
+        assert_eq!(out.trim(), "none", "host {i} went on after a fatal error");
+    }
+}
+
+pub fn graph_and_cycles(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &HOSTS, "");
+    let pb = write(dir.path(), "language.yml", PLAYBOOK);
+    write(dir.path(), "extra.yml", EXTRA);
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--graph",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.starts_with("digraph pgplay {"), "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("label=\"after every host\\n127.0.20.21\""),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("label=\"all hosts\""),
+        "the after: barrier is missing:\n{}",
+        run.stdout
+    );
+    let cyc = write(
+        dir.path(),
+        "cycle.yml",
+        "- hosts: all\n  tasks:\n    - name: a\n      after: b\n      debug: {}\n    - name: b\n      debug: {}\n",
+    );
+    let run = pgplay(&[
+        cyc.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--graph",
+    ]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(
+        run.stderr.contains("cycle.yml:4:7") && run.stderr.contains("a cycle"),
+        "{}",
+        run.all()
+    );
+}
+
+pub fn ctrl_c_stops_new_work(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &[24], "");
+    let pb = write(
+        dir.path(),
+        "slow.yml",
+        "- hosts: all\n  tasks:\n    - name: slow\n      shell: sleep 1.5; touch /root/slow-done\n    - name: next\n      shell: touch /root/next-done\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgplay"))
+        .args([
+            pb.to_str().unwrap_or(""),
+            "-i",
+            inv.to_str().unwrap_or(""),
+            "--output",
+            "text",
+        ])
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let child = match child {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start pgplay: {e}"),
+    };
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(
+        killed.map(|s| s.success()).unwrap_or(false),
+        "could not send SIGINT"
+    );
+    let out = match child.wait_with_output() {
+        Ok(o) => o,
+        Err(e) => panic!("{e}"),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(99),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+    assert!(stdout.contains("interrupted"), "{stdout}");
+    assert_eq!(
+        fleet.read(24, "/root/slow-done"),
+        "",
+        "the running task should finish"
+    );
+    let (_, next) = fleet.ssh(24, "ls /root/next-done 2>/dev/null || echo none");
+    assert_eq!(next.trim(), "none", "a new task started after Ctrl-C");
+}
