@@ -99,10 +99,6 @@ pub struct PlaybookArgs {
     #[arg(long = "start-at-task")]
     pub start_at_task: Option<String>,
 
-    /// Answer yes to confirmations (for destructive playbooks).
-    #[arg(short = 'y', long = "yes")]
-    pub yes: bool,
-
     /// More output (-v shows every result).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
