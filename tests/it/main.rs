@@ -8,6 +8,7 @@
 mod bad_inputs;
 mod inventory_list;
 mod language;
+mod modules;
 mod node_crontab;
 mod selection;
 mod support;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 24;
+const FLEET_SIZE: usize = 26;
 
 type TestFn = fn(&support::Fleet);
 
@@ -69,6 +70,11 @@ fn main() {
             "ctrl_c_stops_new_work_and_prints_recap",
             language::ctrl_c_stops_new_work,
         ),
+        (
+            "modules_change_once_and_check_mode_changes_nothing",
+            modules::modules_change_once,
+        ),
+        ("failing_modules_say_why", modules::failing_modules_say_why),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {
         let probe = Trial::test(*name, || Ok(()));
