@@ -40,36 +40,39 @@ impl Progress {
 impl Reporter for Progress {
     fn handle(&mut self, event: &Event) {
         match event {
-            Event::PlayStart { play, hosts, .. } => {
+            Event::PlayStart {
+                play, hosts, tasks, ..
+            } => {
                 for bar in self.bars.drain() {
                     bar.1.finish_and_clear();
                 }
                 let _ = self.multi.println(text::banner("PLAY", play).trim_start());
                 if hosts.len() <= PER_HOST_LIMIT {
                     for h in hosts {
-                        let bar = self.multi.add(ProgressBar::new(0));
+                        let bar = self.multi.add(ProgressBar::new(tasks.len() as u64));
                         bar.set_style(Self::style());
                         bar.set_prefix(h.clone());
                         self.bars.insert(h.clone(), bar);
                     }
                 } else {
-                    let bar = self.multi.add(ProgressBar::new(0));
+                    let bar = self.multi.add(ProgressBar::new((tasks.len() * hosts.len()) as u64));
                     bar.set_style(Self::style());
                     bar.set_prefix(format!("{} hosts", hosts.len()));
                     self.overall = Some(bar);
                 }
             }
             Event::TaskStart { task, host } => {
-                if let Some(bar) = self.bars.get(host) {
-                    bar.inc_length(1);
-                    bar.set_message(task.clone());
-                } else if let Some(bar) = &self.overall {
-                    bar.inc_length(1);
+                if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
                     bar.set_message(task.clone());
                 }
             }
             Event::Result { host, status, .. } => {
-                if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
+                if let Some(bar) = self.bars.get(host) {
+                    bar.inc(1);
+                    if matches!(status, Status::Failed | Status::Unreachable) {
+                        bar.abandon_with_message(format!("{status:?}").to_lowercase());
+                    }
+                } else if let Some(bar) = &self.overall {
                     bar.inc(1);
                 }
                 let show = matches!(
