@@ -55,7 +55,9 @@ impl Reporter for Progress {
                         self.bars.insert(h.clone(), bar);
                     }
                 } else {
-                    let bar = self.multi.add(ProgressBar::new((tasks.len() * hosts.len()) as u64));
+                    let bar = self
+                        .multi
+                        .add(ProgressBar::new((tasks.len() * hosts.len()) as u64));
                     bar.set_style(Self::style());
                     bar.set_prefix(format!("{} hosts", hosts.len()));
                     self.overall = Some(bar);
