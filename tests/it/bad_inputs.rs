@@ -101,14 +101,14 @@ fn cases() -> Vec<Case> {
     let mut c = case(
         "cron user missing on the host",
         2,
-        &["127.0.20.19", "check node_crontab users", "nosuchuser"],
+        &["127.0.40.19", "check node_crontab users", "nosuchuser"],
     );
     c.inventory = "    node_crontab: [ '00 01 * * * nosuchuser /pg/bin/pg-backup full' ]\n".into();
     v.push(c);
     let mut c = case(
         "undefined template variable",
         2,
-        &["nosuch_var", "127.0.20.19", "write a file"],
+        &["nosuch_var", "127.0.40.19", "write a file"],
     );
     c.playbook = "- hosts: all\n  tasks:\n    - name: write a file\n      copy: { dest: /etc/crontab, content: \"x {{ nosuch_var }}\" }\n";
     v.push(c);
@@ -148,7 +148,7 @@ fn cases() -> Vec<Case> {
         4,
         &["inventory.yml:", "did you mean 'vars'"],
     );
-    c.inventory = "all:\n  children:\n    fleet:\n      hosts: { 127.0.20.19: {} }\n      var: { node_crontab: [] }\n".into();
+    c.inventory = "all:\n  children:\n    fleet:\n      hosts: { 127.0.40.19: {} }\n      var: { node_crontab: [] }\n".into();
     v.push(c);
     let mut c = case(
         "after names an unknown task",
@@ -167,7 +167,7 @@ fn cases() -> Vec<Case> {
     let mut c = case(
         "decimal file mode",
         2,
-        &["mode 644", "octal", "127.0.20.19"],
+        &["mode 644", "octal", "127.0.40.19"],
     );
     c.playbook = "- hosts: all\n  tasks:\n    - name: write\n      copy: { dest: /etc/crontab, content: x, mode: 644 }\n";
     v.push(c);

@@ -207,7 +207,7 @@ pub fn graph_and_cycles(fleet: &Fleet) {
     assert!(run.stdout.starts_with("digraph pgplay {"), "{}", run.all());
     assert!(
         run.stdout
-            .contains("label=\"after every host\\n127.0.20.21\""),
+            .contains("label=\"after every host\\n127.0.40.21\""),
         "{}",
         run.all()
     );

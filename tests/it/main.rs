@@ -1,7 +1,7 @@
 //! pgplay's integration suite: the real binary against real OpenSSH hosts.
 //!
 //! A custom harness (libtest-mimic) brings the fleet sandbox up once (20 sshd hosts on
-//! 127.0.20.x, each in its own mount namespace), runs every test, and brings it down again,
+//! 127.0.40.x, each in its own mount namespace), runs every test, and brings it down again,
 //! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
 //! Each test works on its own hosts, so tests can run in parallel.
 

@@ -99,7 +99,7 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
         check.all()
     );
     assert!(
-        check.stdout.contains("changed: [127.0.20.1]"),
+        check.stdout.contains("changed: [127.0.40.1]"),
         "{}",
         check.all()
     );

@@ -9,6 +9,9 @@ use serde_json::Value;
 /// Where the test fleet keeps its state (separate from a user's own fleet).
 pub const FLEET_DIR: &str = "/var/tmp/pgplay-it-fleet";
 
+/// The test fleet's hosts are 127.0.40.x, away from the 127.0.20.x of a user's own fleet.
+pub const FLEET_BASE: u8 = 40;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -21,6 +24,7 @@ fn fleet_cmd(args: &[&str]) -> Result<String, String> {
     let out = Command::new(repo().join("sandbox/fleet"))
         .args(args)
         .env("PGPLAY_FLEET_DIR", FLEET_DIR)
+        .env("PGPLAY_FLEET_BASE", FLEET_BASE.to_string())
         .output()
         .map_err(|e| format!("cannot run sandbox/fleet: {e}"))?;
     let text = format!(
@@ -60,7 +64,7 @@ impl Fleet {
     }
 
     pub fn addr(&self, i: usize) -> String {
-        format!("127.0.20.{i}")
+        format!("127.0.{FLEET_BASE}.{i}")
     }
 
     pub fn key(&self) -> PathBuf {
