@@ -12,6 +12,9 @@ use clap::{Parser, ValueEnum};
 pub enum Connection {
     /// Native SSH (russh): key files and ssh-agent, known_hosts checked.
     Russh,
+    /// The system's OpenSSH client (multiplexed, one master per host): honours ~/.ssh/config.
+    #[value(alias = "ssh")]
+    Openssh,
     /// Run on this machine.
     Local,
 }

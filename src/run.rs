@@ -223,6 +223,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         forks: a.forks as usize,
         transport: match a.connection {
             Connection::Russh => Transport::Russh,
+            Connection::Openssh => Transport::Openssh,
             Connection::Local => Transport::Local,
         },
         accept_new_host_keys: a.accept_new_host_keys,

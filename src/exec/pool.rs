@@ -10,10 +10,11 @@ use super::Options;
 use crate::inventory::{expand_home, ConnKind, HostId, Inventory};
 use crate::transport::{ConnectOptions, Connection, HostKeyPolicy};
 
-/// Which transport to use for SSH hosts (`-c`).
+/// Which transport to use for hosts whose inventory does not say (`-c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
     Russh,
+    Openssh,
     Local,
 }
 
@@ -32,6 +33,9 @@ pub struct Pool {
 /// How to reach one host, computed once.
 struct Settings {
     local: bool,
+    transport: Transport,
+    /// openssh only: let ~/.ssh/config decide user, port, keys and host keys.
+    config_only: bool,
     connect: ConnectOptions,
 }
 
@@ -64,8 +68,22 @@ impl Pool {
                     (None, Some(k)) => vec![k.clone()],
                     (None, None) => keys.clone(),
                 };
+                // As in Ansible, the inventory's ansible_connection wins over -c.
+                let transport = match c.kind {
+                    ConnKind::Default => opts.transport,
+                    ConnKind::Openssh => Transport::Openssh,
+                    ConnKind::Russh => Transport::Russh,
+                    ConnKind::Local => Transport::Local,
+                };
+                let explicit = c.explicit
+                    || opts.user.is_some()
+                    || opts.private_key.is_some()
+                    || opts.known_hosts.is_some()
+                    || opts.accept_new_host_keys;
                 Settings {
-                    local: c.kind == ConnKind::Local || opts.transport == Transport::Local,
+                    local: transport == Transport::Local,
+                    transport,
+                    config_only: !explicit,
                     connect: ConnectOptions {
                         host: h.name.clone(),
                         address: c.address.clone(),
@@ -127,7 +145,14 @@ impl Pool {
             Slot::Failed(e) => return Err(e.clone()),
             Slot::Empty => {}
         }
-        match Connection::connect_russh(&self.settings[host.0].connect).await {
+        let settings = &self.settings[host.0];
+        let connected = match settings.transport {
+            Transport::Openssh => {
+                Connection::connect_openssh(&settings.connect, settings.config_only).await
+            }
+            _ => Connection::connect_russh(&settings.connect).await,
+        };
+        match connected {
             Ok(c) => {
                 let c = Arc::new(c);
                 *slot = Slot::Ready(c.clone());

@@ -16,12 +16,16 @@ use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
 use crate::yaml::{de, Node, Span};
 
-/// How to reach a host.
+/// How to reach a host (`ansible_connection`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnKind {
-    /// SSH (russh by default, or OpenSSH when chosen with -c).
-    Ssh,
-    /// Run on this machine.
+    /// Not set (or `smart`): the transport chosen with -c (russh by default).
+    Default,
+    /// `ssh`: the system's OpenSSH client, as Ansible's ssh connection.
+    Openssh,
+    /// `russh` (pgplay's name): the native SSH client.
+    Russh,
+    /// `local`: run on this machine.
     Local,
 }
 
@@ -36,6 +40,9 @@ pub struct ConnVars {
     pub r#become: bool,
     pub become_user: Option<String>,
     pub become_method: Option<String>,
+    /// Whether the inventory set any of user, port, key file or known_hosts (for the
+    /// openssh transport: otherwise `~/.ssh/config` alone decides them).
+    pub explicit: bool,
 }
 
 /// Pigsty domain variables, typed.
@@ -45,6 +52,8 @@ pub struct Domain {
     pub node_crontab: Vec<CronEntry>,
     /// `node_crontab_overwrite`: replace /etc/crontab (true, Pigsty's default) or append.
     pub node_crontab_overwrite: bool,
+    /// PostgreSQL identity, pgBackRest and pg_crontab, for hosts with `pg_cluster`.
+    pub pg: Option<super::PgVars>,
 }
 
 /// Where a variable was set, falling back to the host's own line.
@@ -116,13 +125,15 @@ pub fn conn_vars(
     nodes: &HashMap<String, Arc<Node>>,
 ) -> Result<ConnVars> {
     let kind = match get_string(vars, nodes, host, "ansible_connection")?.as_deref() {
-        None | Some("ssh") | Some("smart") | Some("paramiko") => ConnKind::Ssh,
+        None | Some("smart") => ConnKind::Default,
+        Some("ssh") | Some("openssh") => ConnKind::Openssh,
+        Some("russh") | Some("paramiko") => ConnKind::Russh,
         Some("local") => ConnKind::Local,
         Some(other) => {
             return Err(Error::invalid(
                 span_of(nodes, "ansible_connection", host),
                 "ansible_connection",
-                format!("unsupported connection '{other}' (pgplay speaks ssh and local)"),
+                format!("unsupported connection '{other}' (pgplay speaks ssh, russh and local)"),
             ))
         }
     };
@@ -165,7 +176,19 @@ pub fn conn_vars(
             ));
         }
     }
+    let explicit = [
+        "ansible_user",
+        "ansible_ssh_user",
+        "ansible_port",
+        "ansible_ssh_port",
+        "ansible_ssh_private_key_file",
+        "ansible_private_key_file",
+        "pgplay_known_hosts",
+    ]
+    .iter()
+    .any(|k| vars.get(*k).is_some_and(|v| !v.is_null()));
     Ok(ConnVars {
+        explicit,
         kind,
         address,
         port,
@@ -255,6 +278,7 @@ impl Domain {
             }
         };
         Ok(Domain {
+            pg: super::PgVars::from_vars(host, vars, nodes)?,
             node_crontab,
             node_crontab_overwrite: get_bool(vars, nodes, host, "node_crontab_overwrite", true)?,
         })

@@ -10,6 +10,7 @@ mod domain;
 mod list;
 mod load;
 mod pattern;
+mod pg;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use domain::{as_bool as domain_bool, expand_home, ConnKind, ConnVars, Domain
 pub use list::{host_json, list_json};
 pub use load::load;
 pub use pattern::select;
+pub use pg::{default_repos, PgRole, PgVars, REPO_KEYS};
 
 use crate::yaml::{Node, Span};
 

@@ -11,10 +11,13 @@
 //! * [`quote`](mod@quote) – POSIX shell quoting used for everything spliced into scripts;
 //! * `become` – `sudo`/`su` wrapping for privilege escalation;
 //! * [`russh`] – the SSH transport (connect, host key policy, auth, exec);
+//! * [`openssh`] – the SSH transport through the system's OpenSSH client
+//!   (one multiplexing master per host; honours `~/.ssh/config`);
 //! * [`local`] – the local transport.
 
 pub mod r#become;
 pub mod local;
+pub mod openssh;
 pub mod quote;
 pub mod russh;
 
@@ -164,6 +167,7 @@ impl TransportError {
 /// An open connection to one host.
 pub enum Connection {
     Russh(russh::RusshConnection),
+    Openssh(openssh::OpensshConnection),
     Local(local::LocalConnection),
 }
 
@@ -173,6 +177,19 @@ impl Connection {
         russh::RusshConnection::connect(opts)
             .await
             .map(Connection::Russh)
+    }
+
+    /// Start a multiplexing OpenSSH master (the system's `ssh`) for every
+    /// later `exec`. With `use_config_only` the ssh configuration alone
+    /// decides user, port, keys and host key checking (see
+    /// [`openssh::OpensshConnection::connect`]).
+    pub async fn connect_openssh(
+        opts: &ConnectOptions,
+        use_config_only: bool,
+    ) -> Result<Connection, TransportError> {
+        openssh::OpensshConnection::connect(opts, use_config_only)
+            .await
+            .map(Connection::Openssh)
     }
 
     /// Run commands on this machine as the current user.
@@ -191,14 +208,17 @@ impl Connection {
     pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
         match self {
             Connection::Russh(c) => c.exec(req).await,
+            Connection::Openssh(c) => c.exec(req).await,
             Connection::Local(c) => c.exec(req).await,
         }
     }
 
-    /// Close the session politely (SSH disconnect); no-op for local.
+    /// Close the session politely (SSH disconnect; for openssh: stop and reap
+    /// the master); no-op for local.
     pub async fn close(self) {
         match self {
             Connection::Russh(c) => c.close().await,
+            Connection::Openssh(c) => c.close().await,
             Connection::Local(_) => {}
         }
     }

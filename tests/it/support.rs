@@ -209,12 +209,22 @@ pub fn pgplay<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     pgplay_in(&repo(), args)
 }
 
+/// The transport the suite runs with: `PGPLAY_IT_CONNECTION=openssh` runs every playbook
+/// test over the system's OpenSSH client instead of russh.
+pub fn connection() -> Option<String> {
+    std::env::var("PGPLAY_IT_CONNECTION")
+        .ok()
+        .filter(|c| !c.is_empty())
+}
+
 pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pgplay"))
-        .args(args)
-        .current_dir(cwd)
-        .env("HOME", cwd)
-        .output();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgplay"));
+    cmd.args(args);
+    let is_inventory = args.first().is_some_and(|a| a.as_ref() == "inventory");
+    if let (Some(c), false) = (connection(), is_inventory) {
+        cmd.args(["-c", &c]);
+    }
+    let out = cmd.current_dir(cwd).env("HOME", cwd).output();
     match out {
         Ok(o) => Run {
             code: o.status.code().unwrap_or(-1),

@@ -1,0 +1,493 @@
+//! Typed PostgreSQL variables of a host: identity (`pg_cluster`, `pg_seq`, `pg_role`, ...),
+//! pgBackRest (`pgbackrest_method`, `pgbackrest_repo`, ...) and `pg_crontab`.
+//!
+//! A host is a PostgreSQL host when it has `pg_cluster`. Its repository is checked before
+//! anything runs: `pgbackrest_method` must name a key of `pgbackrest_repo`, every key of the
+//! chosen repository must be a pgBackRest repository option (with a "did you mean"), and the
+//! options that pgBackRest needs together must be there together (an S3 repository needs its
+//! endpoint, bucket, region and credentials; encryption needs a passphrase).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::crontab;
+use crate::error::{did_you_mean, Error, Result};
+use crate::yaml::{Kind, Node, Span};
+
+/// pgBackRest repository options, without the `repoN-` prefix, `-` written as `_`.
+pub const REPO_KEYS: &[&str] = &[
+    "type",
+    "path",
+    "host",
+    "host_user",
+    "host_port",
+    "host_type",
+    "host_cmd",
+    "host_config",
+    "host_config_path",
+    "host_config_include_path",
+    "host_ca_file",
+    "host_ca_path",
+    "host_cert_file",
+    "host_key_file",
+    "s3_endpoint",
+    "s3_region",
+    "s3_bucket",
+    "s3_key",
+    "s3_key_secret",
+    "s3_key_type",
+    "s3_uri_style",
+    "s3_role",
+    "s3_token",
+    "s3_kms_key_id",
+    "s3_sse_customer_key",
+    "s3_requester_pays",
+    "gcs_bucket",
+    "gcs_endpoint",
+    "gcs_key",
+    "gcs_key_type",
+    "gcs_user_project",
+    "azure_account",
+    "azure_container",
+    "azure_key",
+    "azure_key_type",
+    "azure_uri_style",
+    "azure_endpoint",
+    "sftp_host",
+    "sftp_host_port",
+    "sftp_host_user",
+    "sftp_host_key_hash_type",
+    "sftp_host_key_check_type",
+    "sftp_host_fingerprint",
+    "sftp_known_host",
+    "sftp_private_key_file",
+    "sftp_private_key_passphrase",
+    "sftp_public_key_file",
+    "storage_host",
+    "storage_port",
+    "storage_ca_file",
+    "storage_ca_path",
+    "storage_verify_tls",
+    "storage_tag",
+    "storage_upload_chunk_size",
+    "block",
+    "bundle",
+    "bundle_limit",
+    "bundle_size",
+    "cipher_type",
+    "cipher_pass",
+    "hardlink",
+    "retention_full",
+    "retention_full_type",
+    "retention_diff",
+    "retention_archive",
+    "retention_archive_type",
+    "retention_history",
+    "symlink",
+    "target_time",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PgRole {
+    Primary,
+    Replica,
+    Offline,
+}
+
+impl PgRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PgRole::Primary => "primary",
+            PgRole::Replica => "replica",
+            PgRole::Offline => "offline",
+        }
+    }
+}
+
+/// The typed PostgreSQL view of a host.
+#[derive(Clone, Debug)]
+pub struct PgVars {
+    pub cluster: String,
+    pub seq: u32,
+    pub role: PgRole,
+    pub dbsu: String,
+    pub data: String,
+    pub port: u16,
+    pub pgbackrest_enabled: bool,
+    /// The chosen repository's name (`pgbackrest_method`).
+    pub method: String,
+    /// Its definition as written (keys as in the inventory).
+    pub repo: Map<String, Value>,
+    pub init_backup: bool,
+    /// `pg_crontab`: the dbsu's own crontab lines (no user field).
+    pub crontab: Vec<String>,
+}
+
+/// Pigsty's default `pgbackrest_repo` (the spec's `local` and `minio` presets).
+pub fn default_repos() -> Value {
+    serde_json::json!({
+        "local": {"path": "/pg/backup", "retention_full_type": "count", "retention_full": 2},
+        "minio": {
+            "type": "s3", "s3_endpoint": "sss.pigsty", "s3_region": "us-east-1",
+            "s3_bucket": "pgsql", "s3_key": "pgbackrest", "s3_key_secret": "S3User.Backup",
+            "s3_uri_style": "path", "path": "/pgbackrest", "storage_port": 9000,
+            "storage_ca_file": "/etc/pki/ca.crt", "block": "y", "bundle": "y",
+            "bundle_limit": "20MiB", "bundle_size": "128MiB", "cipher_type": "aes-256-cbc",
+            "cipher_pass": "pgBackRest", "retention_full_type": "time", "retention_full": 14
+        }
+    })
+}
+
+struct Ctx<'a> {
+    vars: &'a Map<String, Value>,
+    nodes: &'a HashMap<String, Arc<Node>>,
+    host: &'a Span,
+}
+
+impl Ctx<'_> {
+    fn span(&self, key: &str) -> &Span {
+        self.nodes.get(key).map(|n| &n.span).unwrap_or(self.host)
+    }
+
+    fn templated(&self, key: &str) -> bool {
+        matches!(self.vars.get(key), Some(Value::String(s)) if s.contains("{{") || s.contains("{%"))
+    }
+
+    fn string(&self, key: &str, default: &str) -> Result<String> {
+        match self.vars.get(key) {
+            None | Some(Value::Null) => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(v) => Err(Error::invalid(
+                self.span(key),
+                key,
+                format!("expected a string, found {v}"),
+            )),
+        }
+    }
+
+    fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.vars.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(_) if self.templated(key) => Ok(default),
+            Some(v) => super::domain_bool(v).ok_or_else(|| {
+                Error::invalid(
+                    self.span(key),
+                    key,
+                    format!("expected true or false, found {v}"),
+                )
+            }),
+        }
+    }
+
+    fn uint(&self, key: &str, default: u64, max: u64) -> Result<u64> {
+        let v = match self.vars.get(key) {
+            None | Some(Value::Null) => return Ok(default),
+            Some(_) if self.templated(key) => return Ok(default),
+            Some(v) => v,
+        };
+        let n = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        n.filter(|n| *n <= max).ok_or_else(|| {
+            Error::invalid(
+                self.span(key),
+                key,
+                format!("expected a whole number from 0 to {max}, found {v}"),
+            )
+        })
+    }
+}
+
+impl PgVars {
+    /// `Ok(None)` for hosts that are not PostgreSQL hosts (no `pg_cluster`).
+    pub fn from_vars(
+        host: &Span,
+        vars: &Map<String, Value>,
+        nodes: &HashMap<String, Arc<Node>>,
+    ) -> Result<Option<PgVars>> {
+        let c = Ctx { vars, nodes, host };
+        let cluster = match vars.get("pg_cluster") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(v) => {
+                return Err(Error::invalid(
+                    c.span("pg_cluster"),
+                    "pg_cluster",
+                    format!("expected a cluster name, found {v}"),
+                ))
+            }
+        };
+        if !cluster
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return Err(Error::invalid(
+                c.span("pg_cluster"),
+                "pg_cluster",
+                format!("'{cluster}' may hold only letters, digits, '-' and '_' (it names the backup stanza)"),
+            ));
+        }
+        let role = match c.string("pg_role", "replica")?.as_str() {
+            "primary" => PgRole::Primary,
+            "replica" => PgRole::Replica,
+            "offline" => PgRole::Offline,
+            other => {
+                let err = Error::invalid(
+                    c.span("pg_role"),
+                    "pg_role",
+                    format!("'{other}' is not a role (primary, replica or offline)"),
+                );
+                return Err(
+                    match did_you_mean(other, ["primary", "replica", "offline"]) {
+                        Some(h) => err.with_hint(h),
+                        None => err,
+                    },
+                );
+            }
+        };
+        if !vars.contains_key("pg_seq") {
+            return Err(Error::invalid(
+                host,
+                "pg_seq",
+                format!("host of cluster '{cluster}' has no pg_seq"),
+            )
+            .with_hint("give every instance a number: { pg_seq: 1, pg_role: primary }"));
+        }
+        let seq = c.uint("pg_seq", 0, u32::MAX as u64)? as u32;
+        let port = c.uint("pg_port", 5432, 65535)? as u16;
+        let pgbackrest_enabled = c.bool("pgbackrest_enabled", true)?;
+        let method = c.string("pgbackrest_method", "local")?;
+        let repos = match vars.get("pgbackrest_repo") {
+            None | Some(Value::Null) => default_repos(),
+            Some(v) => v.clone(),
+        };
+        let Value::Object(repos) = repos else {
+            return Err(Error::invalid(
+                c.span("pgbackrest_repo"),
+                "pgbackrest_repo",
+                "expected a mapping of repository names to definitions",
+            ));
+        };
+        let repo = match repos.get(&method) {
+            Some(Value::Object(r)) => r.clone(),
+            Some(other) => {
+                return Err(Error::invalid(
+                    c.span("pgbackrest_repo"),
+                    format!("pgbackrest_repo.{method}"),
+                    format!("a repository definition must be a mapping, found {other}"),
+                ))
+            }
+            None if c.templated("pgbackrest_method") => Map::new(),
+            None => {
+                let mut names: Vec<&str> = repos.keys().map(String::as_str).collect();
+                names.sort();
+                let err = Error::invalid(
+                    c.span("pgbackrest_method"),
+                    "pgbackrest_method",
+                    format!(
+                        "'{method}' is not a repository of pgbackrest_repo (which has: {})",
+                        names.join(", ")
+                    ),
+                );
+                return Err(match did_you_mean(&method, names.iter().copied()) {
+                    Some(h) => err.with_hint(h),
+                    None => err,
+                });
+            }
+        };
+        check_repo(&c, &method, &repo)?;
+        let crontab = pg_crontab(&c)?;
+        Ok(Some(PgVars {
+            cluster,
+            seq,
+            role,
+            dbsu: c.string("pg_dbsu", "postgres")?,
+            data: c.string("pg_data", "/pg/data")?,
+            port,
+            pgbackrest_enabled,
+            method,
+            repo,
+            init_backup: c.bool("pgbackrest_init_backup", true)?,
+            crontab,
+        }))
+    }
+}
+
+/// The span of a key inside the chosen repository definition, when it was written in YAML.
+fn repo_key_span(c: &Ctx<'_>, method: &str, key: &str) -> Span {
+    let inside = c
+        .nodes
+        .get("pgbackrest_repo")
+        .and_then(|n| n.get(method))
+        .and_then(|r| r.as_map())
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|(k, _)| k.key_text() == key)
+                .map(|(k, _)| k.span.clone())
+        });
+    inside.unwrap_or_else(|| c.span("pgbackrest_repo").clone())
+}
+
+fn check_repo(c: &Ctx<'_>, method: &str, repo: &Map<String, Value>) -> Result<()> {
+    for (key, value) in repo {
+        let span = repo_key_span(c, method, key);
+        let name = format!("pgbackrest_repo.{method}.{key}");
+        if !REPO_KEYS.contains(&key.as_str()) {
+            let err = Error::invalid(&span, name, "not a pgBackRest repository option");
+            return Err(match did_you_mean(key, REPO_KEYS.iter().copied()) {
+                Some(h) => err.with_hint(h),
+                None => err.with_hint("see https://pgbackrest.org/configuration.html#section-repository (write - as _)"),
+            });
+        }
+        if matches!(value, Value::Object(_) | Value::Array(_)) {
+            return Err(Error::invalid(
+                &span,
+                name,
+                "a repository option must be a single value",
+            ));
+        }
+        if let Value::String(s) = value {
+            if s.contains(['\n', '\r']) {
+                return Err(Error::invalid(
+                    &span,
+                    name,
+                    "a repository option must be on one line",
+                ));
+            }
+        }
+    }
+    let text = |k: &str| -> Option<String> {
+        match repo.get(k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Bool(b)) => Some(if *b { "y" } else { "n" }.to_string()),
+            _ => None,
+        }
+    };
+    let fail = |key: &str, msg: String| {
+        Err(Error::invalid(
+            &repo_key_span(c, method, key),
+            format!("pgbackrest_repo.{method}.{key}"),
+            msg,
+        ))
+    };
+    let kind = text("type").unwrap_or_else(|| "posix".into());
+    if !["posix", "s3", "azure", "gcs", "sftp", "cifs"].contains(&kind.as_str()) {
+        return fail(
+            "type",
+            format!("'{kind}' is not a repository type (posix, s3, azure, gcs, sftp, cifs)"),
+        );
+    }
+    if kind == "s3" {
+        let missing: Vec<&str> = ["s3_endpoint", "s3_bucket", "s3_region"]
+            .into_iter()
+            .filter(|k| text(k).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return fail(
+                "type",
+                format!("an s3 repository needs {}", missing.join(", ")),
+            );
+        }
+        let key_type = text("s3_key_type").unwrap_or_else(|| "shared".into());
+        if key_type == "shared" && (text("s3_key").is_none() || text("s3_key_secret").is_none()) {
+            return fail(
+                "type",
+                "an s3 repository with shared keys needs s3_key and s3_key_secret".into(),
+            );
+        }
+        if let Some(style) = text("s3_uri_style") {
+            if style != "host" && style != "path" {
+                return fail("s3_uri_style", format!("'{style}' is not host or path"));
+            }
+        }
+    }
+    if let Some(cipher) = text("cipher_type") {
+        match cipher.as_str() {
+            "none" => {}
+            "aes-256-cbc" => {
+                if text("cipher_pass").is_none_or(|p| p.is_empty()) {
+                    return fail(
+                        "cipher_type",
+                        "encryption (aes-256-cbc) needs cipher_pass".into(),
+                    );
+                }
+            }
+            other => {
+                return fail(
+                    "cipher_type",
+                    format!("'{other}' is not none or aes-256-cbc"),
+                )
+            }
+        }
+    }
+    if let Some(t) = text("retention_full_type") {
+        if t != "count" && t != "time" {
+            return fail("retention_full_type", format!("'{t}' is not count or time"));
+        }
+    }
+    for k in [
+        "retention_full",
+        "retention_diff",
+        "retention_archive",
+        "storage_port",
+    ] {
+        if let Some(v) = text(k) {
+            if v.parse::<u64>().is_err() {
+                return fail(k, format!("expected a whole number, found '{v}'"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pg_crontab(c: &Ctx<'_>) -> Result<Vec<String>> {
+    let Some(node) = c.nodes.get("pg_crontab") else {
+        return Ok(Vec::new());
+    };
+    let items = match &node.kind {
+        Kind::Null => return Ok(Vec::new()),
+        Kind::Seq(items) => items,
+        _ => {
+            return Err(Error::invalid(
+                &node.span,
+                "pg_crontab",
+                format!(
+                    "expected a list of crontab lines, found {}",
+                    node.type_name()
+                ),
+            )
+            .with_hint("pg_crontab: [ '00 01 * * * /pg/bin/pg-backup full' ]"))
+        }
+    };
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let key = format!("pg_crontab[{i}]");
+        let Some(line) = item.as_str() else {
+            return Err(Error::invalid(
+                &item.span,
+                key,
+                format!(
+                    "a crontab entry must be a string, found {}",
+                    item.type_name()
+                ),
+            ));
+        };
+        if line.contains("{{") {
+            out.push(line.to_string());
+            continue;
+        }
+        crontab::parse_line(line, false).map_err(|e| {
+            Error::invalid(&item.span, key, format!("invalid crontab line {line:?}: {e}"))
+                .with_hint("a pg_crontab line is: minute hour day month weekday command (no user: it is the dbsu's own crontab)")
+        })?;
+        out.push(line.to_string());
+    }
+    Ok(out)
+}

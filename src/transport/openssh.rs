@@ -1,0 +1,1374 @@
+//! SSH transport that drives the system's OpenSSH client.
+//!
+//! Some sites need what only `ssh` itself offers: `~/.ssh/config` (`Host`
+//! aliases, `ProxyJump`, per-host users, ports and keys), certificates,
+//! hardware keys or a corporate `ssh_config`. This transport starts one
+//! multiplexing master per host (`ssh -M -N -S <socket>`) and runs every
+//! command of that host as a separate session over the master's control
+//! socket, using the native multiplexing protocol of the `openssh` crate (no
+//! `ssh` process per command).
+//!
+//! The contract is the one of [`super::russh`]:
+//! * scripts run under `/bin/sh` whatever the login shell is, with `become`
+//!   wrapping and environment exports from the shared helpers;
+//! * stdin is fed and then closed, stdout/stderr/status are returned; a
+//!   command killed by signal `n` reports `128 + n`;
+//! * failures map to the same [`TransportError`] variants, read from what
+//!   `ssh` reports;
+//! * at most [`MAX_SESSIONS`] commands run at once per host (sshd's
+//!   `MaxSessions`, 10 by default, counts multiplexed sessions), shrinking
+//!   when the server refuses sessions anyway;
+//! * a command whose `exec` future is dropped (task timeout) is sent SIGTERM.
+//!
+//! Which settings come from where: with `use_config_only == false` the
+//! inventory wins (`-l`, `-p` unless 22, `-i`, `UserKnownHostsFile`,
+//! `StrictHostKeyChecking`, and no ssh-agent unless `use_agent`), while
+//! everything else still comes from ssh's configuration files (e.g.
+//! `ProxyJump`). With `use_config_only == true` none of those are passed, so
+//! `~/.ssh/config` (or `/etc/ssh/ssh_config`) alone decides user, port, keys,
+//! agent and known_hosts handling; ssh's default `StrictHostKeyChecking=ask`
+//! refuses unknown hosts in batch mode. In both modes pgplay always passes
+//! `BatchMode=yes` (never prompt), `ConnectTimeout`, keepalives, its own
+//! `ControlPath`/`ControlMaster`, `ControlPersist=no` and
+//! `ClearAllForwardings=yes`.
+//!
+//! The master runs as a child process of pgplay (not daemonised), in a
+//! private directory `/tmp/pgplay-<pid>-<random>/` (mode 0700, short enough
+//! for the 104-byte socket path limit). [`OpensshConnection::close`] stops
+//! and reaps it; dropping the connection instead removes the directory, asks
+//! the master to stop and kills it, so no master outlives its connection.
+//! The master stays in pgplay's process group, so a terminal's Ctrl-C
+//! reaches it too; only a pgplay killed with SIGKILL leaves masters behind.
+//!
+//! Differences from the russh transport, all due to the multiplexing
+//! protocol (which relays exit codes but neither exit signals nor signal
+//! requests):
+//! * the script's shell is the child of a small wrapper shell (see
+//!   `remote_command`), so `$PPID` in a script is that wrapper, not sshd;
+//! * a command whose wrapper shell is killed reports status -1;
+//! * an abandoned command is stopped with `kill -TERM -<pgid>` run over one
+//!   extra short session (which needs a free server session: against a
+//!   server with `MaxSessions 1` it can only wait for the command to end);
+//! * every session first writes a marker with its pid to stderr, which is
+//!   removed from the output; what the login shell's rc files print before
+//!   it is kept, as with russh.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio as ProcessStdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use ::openssh::{Error as SshError, Session, Stdio};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+
+use super::r#become::needs_wrap;
+use super::{
+    build_script, expand_tilde, quote, wrap, ConnectOptions, ExecOutput, ExecRequest,
+    HostKeyPolicy, TransportError,
+};
+
+/// The OpenSSH client binary (looked up in `PATH`).
+const SSH: &str = "ssh";
+
+/// Concurrent sessions per master. OpenSSH's default `MaxSessions` is 10;
+/// staying below it leaves room for sessions the server has not reaped yet.
+/// The limit shrinks further if the server refuses sessions anyway.
+pub const MAX_SESSIONS: usize = 8;
+
+/// Retries of a refused session open before concluding the server's limit
+/// is lower than ours.
+const OPEN_RETRIES: u32 = 3;
+
+/// Keepalive: probe after this much silence, give up after
+/// `KEEPALIVE_MAX` unanswered probes (about a minute for a dead peer).
+const KEEPALIVE_INTERVAL_SECS: u64 = 15;
+const KEEPALIVE_MAX: u32 = 4;
+
+/// Directory holding the per-connection control directories. Fixed and
+/// short: `$TMPDIR` may be long enough to break the socket path limit.
+const CONTROL_BASE: &str = "/tmp";
+
+/// How long `close` lets the master wind down before killing it.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Bound on the SIGTERM sent for an abandoned command.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Written by the wrapper to stderr before the script runs (then removed from
+/// the output): the remote process group to signal if `exec` is abandoned.
+const PID_MARKER: &[u8] = b"\x1epgplay-pid=";
+
+/// Lines of the master's connect-phase log kept for error analysis.
+const LOG_CONNECT_LINES: usize = 4000;
+/// Non-debug lines kept after the connection is up (for "session lost").
+const LOG_TAIL_LINES: usize = 20;
+
+/// A multiplexed OpenSSH connection to one host.
+///
+/// Field order matters for the drop safety net: `owner` is dropped first
+/// (asks the master to stop, removes the control directory), then the master
+/// process, which is killed if still running.
+pub struct OpensshConnection {
+    host: String,
+    user: String,
+    owner: Session,
+    ctl: PathBuf,
+    master: Mutex<Option<Child>>,
+    master_pid: Option<u32>,
+    log: Arc<Mutex<MasterLog>>,
+    shared: Arc<Shared>,
+}
+
+impl OpensshConnection {
+    /// Open a multiplexing OpenSSH master to `opts.address` and wait until
+    /// it is authenticated, within `opts.connect_timeout`. Every later
+    /// [`exec`](Self::exec) reuses this one master (one SSH connection).
+    ///
+    /// ssh reads its configuration files as usual (`~/.ssh/config`, then
+    /// `/etc/ssh/ssh_config`). `use_config_only` selects who decides user,
+    /// port, keys and known_hosts handling:
+    /// * `false`: the inventory; `-l opts.user`, `-p opts.port` (only when
+    ///   not 22, so a `Port` from the config still applies to default-port
+    ///   hosts), `-i` for each key file, `UserKnownHostsFile=opts.known_hosts`
+    ///   and `StrictHostKeyChecking=yes|accept-new` from
+    ///   `opts.host_key_policy`; without `opts.use_agent` the agent is off
+    ///   and only those key files (and `IdentityFile`s of the config) are
+    ///   offered.
+    /// * `true`: the ssh configuration; none of the above is passed and
+    ///   `opts.address` may be a `Host` alias. The effective user, port and
+    ///   known_hosts file (used for `become` and for messages) are read back
+    ///   with `ssh -G`.
+    pub async fn connect(
+        opts: &ConnectOptions,
+        use_config_only: bool,
+    ) -> Result<OpensshConnection, TransportError> {
+        Self::connect_with_config(opts, use_config_only, None).await
+    }
+
+    /// [`connect`](Self::connect) with another ssh configuration file
+    /// (`ssh -F FILE`): it replaces both `~/.ssh/config` and
+    /// `/etc/ssh/ssh_config`. `None` is `connect`.
+    pub async fn connect_with_config(
+        opts: &ConnectOptions,
+        use_config_only: bool,
+        ssh_config: Option<&Path>,
+    ) -> Result<OpensshConnection, TransportError> {
+        let args = ssh_args(opts, use_config_only, ssh_config);
+        let resolved = resolve(&args, &opts.address).await;
+        let target = Target {
+            host: opts.host.clone(),
+            address: resolved.hostname.unwrap_or_else(|| opts.address.clone()),
+            port: resolved.port.unwrap_or(opts.port),
+            user: resolved.user.unwrap_or_else(|| opts.user.clone()),
+            known_hosts: if use_config_only {
+                resolved
+                    .known_hosts
+                    .unwrap_or_else(|| expand_tilde(Path::new("~/.ssh/known_hosts")))
+            } else {
+                expand_tilde(&opts.known_hosts)
+            },
+        };
+
+        if !use_config_only && opts.host_key_policy == HostKeyPolicy::AcceptNew {
+            prepare_known_hosts(&target.known_hosts).map_err(|e| TransportError::Channel {
+                host: opts.host.clone(),
+                reason: format!(
+                    "cannot create known_hosts file {}: {e}",
+                    target.known_hosts.display()
+                ),
+            })?;
+        }
+
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("pgplay-{}-", std::process::id()))
+            .rand_bytes(6)
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(CONTROL_BASE)
+            .map_err(|e| TransportError::Channel {
+                host: opts.host.clone(),
+                reason: format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}"),
+            })?;
+        let ctl = dir.path().join("master");
+
+        let mut master = Command::new(SSH)
+            .arg("-M")
+            .arg("-N")
+            .arg("-S")
+            .arg(&ctl)
+            .args(&args)
+            .arg("--")
+            .arg(&opts.address)
+            .stdin(ProcessStdio::null())
+            .stdout(ProcessStdio::null())
+            .stderr(ProcessStdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| target.unreachable(format!("cannot run `{SSH}` (openssh-client): {e}")))?;
+        let master_pid = master.id();
+        let log = Arc::new(Mutex::new(MasterLog::default()));
+        let drain = master
+            .stderr
+            .take()
+            .map(|stderr| tokio::spawn(drain_log(stderr, Arc::clone(&log))));
+
+        let ready = tokio::time::timeout(opts.connect_timeout, wait_ready(&mut master, &ctl)).await;
+        let failure = match ready {
+            Ok(Ok(())) => None,
+            Ok(Err(status)) => Some(status),
+            Err(_) => {
+                let _ = master.kill().await;
+                finish_drain(drain).await;
+                let detail = lock(&log).last_message();
+                let mut reason = format!(
+                    "timed out after {:?} (TCP connect, SSH handshake and authentication)",
+                    opts.connect_timeout
+                );
+                if let Some(detail) = detail {
+                    reason.push_str(&format!("; ssh said: {detail}"));
+                }
+                return Err(target.unreachable(reason));
+            }
+        };
+        if let Some(status) = failure {
+            finish_drain(drain).await;
+            let text = lock(&log).connect_text();
+            return Err(classify(&text, &target, status));
+        }
+        lock(&log).connected();
+
+        Ok(OpensshConnection {
+            host: opts.host.clone(),
+            user: target.user,
+            owner: Session::new_native_mux(dir),
+            shared: Arc::new(Shared::new(&ctl)),
+            ctl,
+            master: Mutex::new(Some(master)),
+            master_pid,
+            log,
+        })
+    }
+
+    /// Effective login user (after ssh's configuration was applied).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// Path of the master's control socket.
+    pub fn control_socket(&self) -> &Path {
+        &self.ctl
+    }
+
+    /// Process id of the local `ssh` master process.
+    pub fn master_pid(&self) -> Option<u32> {
+        self.master_pid
+    }
+
+    /// See [`super::Connection::exec`]. Many calls may run concurrently.
+    pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
+        let script = build_script(&self.host, &req)?;
+        let command = remote_command(&script, req.r#become, &self.user);
+
+        // Opening the session and learning the command's pid run in their
+        // own task, so that dropping this future at any point leaves no
+        // command running unnoticed (see `start`).
+        let (tx, rx) = oneshot::channel();
+        let handoff = Arc::new(Handoff::new(Arc::clone(&self.shared)));
+        let waiting = WaitingForStart(Some(Arc::clone(&handoff)));
+        tokio::spawn(start(handoff, command, req.stdin.is_some(), tx));
+        let started = rx.await;
+        waiting.disarm();
+        let started = match started {
+            Ok(Ok(started)) => started,
+            Ok(Err(e)) => return Err(self.open_error(e).await),
+            Err(_) => return Err(self.channel_error("the session start task failed".into())),
+        };
+        let Started {
+            mut child,
+            stderr_head,
+            stderr,
+            guard,
+        } = started;
+
+        let stdin = child.stdin().take();
+        let stdout = child.stdout().take();
+        let input = req.stdin;
+        let feed = async move {
+            if let (Some(mut pipe), Some(data)) = (stdin, input) {
+                // A script that exits without reading its input closes the
+                // pipe; that is not an error of the transport.
+                let _ = pipe.write_all(data).await;
+            }
+            // Dropping the pipe sends EOF.
+        };
+        let ((), stdout, stderr) = tokio::join!(
+            feed,
+            read_all(stdout, Vec::new()),
+            read_all(stderr, stderr_head)
+        );
+        let stdout = stdout.map_err(|e| self.channel_error(format!("reading stdout: {e}")))?;
+        let stderr = stderr.map_err(|e| self.channel_error(format!("reading stderr: {e}")))?;
+
+        let waited = child.wait().await;
+        // The command is over (or the connection is gone): nothing to stop.
+        guard.disarm();
+        let status = match waited {
+            Ok(status) => status.code().unwrap_or(-1),
+            // The crate reports exit status 127 as an error.
+            Err(SshError::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => 127,
+            Err(e) => {
+                if self.master_alive().await {
+                    // The wrapper shell itself was killed (the multiplexing
+                    // protocol does not relay exit signals): the command
+                    // ended, its status is unknown.
+                    -1
+                } else {
+                    return Err(self.channel_error(format!(
+                        "SSH session lost while the command was running (no exit status \
+                         received: {e}){}",
+                        self.last_words()
+                    )));
+                }
+            }
+        };
+        Ok(ExecOutput {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+
+    async fn open_error(&self, e: OpenError) -> TransportError {
+        let reason = match e {
+            OpenError::Closing => "connection is closing".to_owned(),
+            OpenError::Ssh(e) if !self.master_alive().await => {
+                format!("SSH connection lost: {}{}", describe(&e), self.last_words())
+            }
+            OpenError::Ssh(e) if is_refused(&e) => format!(
+                "the server refused a new session ({}): its MaxSessions limit is taken by \
+                 commands that are still running",
+                describe(&e)
+            ),
+            OpenError::Ssh(e) => {
+                format!("cannot start a session on the ssh master: {}", describe(&e))
+            }
+        };
+        self.channel_error(reason)
+    }
+
+    /// True while the master process runs and answers on its socket.
+    async fn master_alive(&self) -> bool {
+        let running = match lock(&self.master).as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        };
+        running
+            && matches!(
+                tokio::time::timeout(Duration::from_secs(2), self.shared.mux.check()).await,
+                Ok(Ok(()))
+            )
+    }
+
+    /// `: ssh said: <last message of the master>` when it said anything.
+    fn last_words(&self) -> String {
+        lock(&self.log)
+            .last_message()
+            .map(|m| format!(": ssh said: {m}"))
+            .unwrap_or_default()
+    }
+
+    fn channel_error(&self, reason: String) -> TransportError {
+        TransportError::Channel {
+            host: self.host.clone(),
+            reason,
+        }
+    }
+
+    /// Stop the master (it disconnects from the server) and reap it; kill it
+    /// if it has not exited after a short grace period (a command abandoned
+    /// on the host keeps its session open). Abandoned commands still being
+    /// stopped get that done first. The control directory is removed.
+    pub async fn close(self) {
+        let OpensshConnection {
+            owner,
+            master,
+            shared,
+            ..
+        } = self;
+        let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.cancels_idle()).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, owner.close()).await;
+        let master = master.into_inner().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut child) = master {
+            if tokio::time::timeout(CLOSE_GRACE, child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// State shared by a connection and its background tasks.
+struct Shared {
+    /// Non-owning handle on the master, for sessions and health checks.
+    mux: Arc<Session>,
+    slots: Arc<Semaphore>,
+    capacity: AtomicUsize,
+    /// Cancellations waiting for a session of their own.
+    cancels_pending: AtomicUsize,
+    cancels_done: Notify,
+}
+
+impl Shared {
+    fn new(ctl: &Path) -> Shared {
+        Shared {
+            mux: Arc::new(Session::resume_mux(ctl.into(), None)),
+            slots: Arc::new(Semaphore::new(MAX_SESSIONS)),
+            capacity: AtomicUsize::new(MAX_SESSIONS),
+            cancels_pending: AtomicUsize::new(0),
+            cancels_done: Notify::new(),
+        }
+    }
+
+    /// Start `command` as a new multiplexed session, holding one of the
+    /// connection's session slots. `None` when `handoff` says that the
+    /// `exec` was abandoned before the session was requested.
+    async fn open(
+        &self,
+        command: &str,
+        with_stdin: bool,
+        handoff: &Handoff,
+    ) -> Option<Result<(RemoteChild, OwnedSemaphorePermit), OpenError>> {
+        loop {
+            let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
+                return Some(Err(OpenError::Closing));
+            };
+            let mut attempt = 0;
+            loop {
+                // A pending cancellation needs a free server session first.
+                self.cancels_idle().await;
+                if !handoff.begin_spawn() {
+                    return None;
+                }
+                let spawned = Arc::clone(&self.mux)
+                    .arc_raw_command(command)
+                    .stdin(if with_stdin {
+                        Stdio::piped()
+                    } else {
+                        Stdio::null()
+                    })
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .await;
+                let refused = match spawned {
+                    Ok(child) => return Some(Ok((child, permit))),
+                    Err(e) if is_refused(&e) => e,
+                    Err(e) => return Some(Err(OpenError::Ssh(e))),
+                };
+                // No session was opened: nothing to cancel from here on.
+                if !handoff.spawn_failed() {
+                    return None;
+                }
+                if attempt < OPEN_RETRIES {
+                    // The server may not have reaped a just-closed session.
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                } else if self.shrink() {
+                    // The server's MaxSessions is lower than our limit: give
+                    // this slot up for good and wait for another one.
+                    permit.forget();
+                    break;
+                } else {
+                    return Some(Err(OpenError::Ssh(refused)));
+                }
+            }
+        }
+    }
+
+    /// Lower the session limit by one, unless it already is 1.
+    fn shrink(&self) -> bool {
+        self.capacity
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| {
+                (c > 1).then(|| c - 1)
+            })
+            .is_ok()
+    }
+
+    /// Wait until no cancellation is waiting for a session.
+    async fn cancels_idle(&self) {
+        loop {
+            let done = self.cancels_done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if self.cancels_pending.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            done.await;
+        }
+    }
+
+    /// Stop an abandoned command: SIGTERM to its process group over a short
+    /// extra session, then free its slot. sshd keeps a session, and its
+    /// `MaxSessions` slot, until the command exits, and the multiplexing
+    /// protocol cannot signal a session. New sessions wait until pending
+    /// cancellations have had theirs, so abandoned commands cannot starve
+    /// their own cancellation of server sessions.
+    /// `pending` is the cancellation's registration if it already has one.
+    fn cancel(
+        self: &Arc<Self>,
+        pid: Option<u32>,
+        permit: OwnedSemaphorePermit,
+        pending: Option<Pending>,
+    ) {
+        let Some(pid) = pid else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pending = pending.unwrap_or_else(|| Pending::new(Arc::clone(self)));
+        let shared = Arc::clone(self);
+        rt.spawn(async move {
+            let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.send_sigterm(pid)).await;
+            // The command's session is going away: next sessions may open.
+            drop(pending);
+            drop(permit);
+        });
+    }
+
+    /// `kill -TERM` the process group `pid`, retrying while the server
+    /// refuses sessions.
+    async fn send_sigterm(&self, pid: u32) {
+        let kill = format!(
+            "exec /bin/sh -c {}",
+            quote(&format!(
+                "kill -s TERM -- -{pid} 2>/dev/null || kill -s TERM {pid} 2>/dev/null; exit 0"
+            ))
+        );
+        let mut attempt: u64 = 0;
+        loop {
+            let status = self
+                .mux
+                .raw_command(&kill)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await;
+            match status {
+                Err(e) if is_refused(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis((25 * attempt).min(250))).await;
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+/// One pending cancellation; counted from creation (synchronously, while the
+/// `exec` future is dropped) until dropped.
+struct Pending(Arc<Shared>);
+
+impl Pending {
+    fn new(shared: Arc<Shared>) -> Pending {
+        shared.cancels_pending.fetch_add(1, Ordering::SeqCst);
+        Pending(shared)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.cancels_pending.fetch_sub(1, Ordering::SeqCst);
+        self.0.cancels_done.notify_waiters();
+    }
+}
+
+type RemoteChild = ::openssh::Child<Arc<Session>>;
+
+/// Why a session could not be started.
+enum OpenError {
+    Closing,
+    Ssh(SshError),
+}
+
+/// A command running in its session, its pid known. Dropping it stops the
+/// command (through `guard`).
+struct Started {
+    child: RemoteChild,
+    /// Stderr read so far, marker removed.
+    stderr_head: Vec<u8>,
+    stderr: Option<::openssh::ChildStderr>,
+    guard: CancelOnDrop,
+}
+
+/// Where the start of one `exec` stands, shared by the `exec` future and its
+/// `start` task, so that exactly one of them stops a command whose `exec`
+/// was abandoned, and the cancellation is registered (see
+/// [`Shared::cancels_idle`]) by the time the `exec` future is gone.
+struct Handoff {
+    shared: Arc<Shared>,
+    phase: Mutex<Phase>,
+}
+
+enum Phase {
+    /// No session requested (yet, or after a refusal).
+    Waiting,
+    /// A session is being requested or runs; `exec` does not have it yet.
+    Spawning,
+    /// `exec` was dropped; with the cancellation's registration when a
+    /// session may exist.
+    Abandoned(Option<Pending>),
+    /// `start` is done with it.
+    Finished,
+}
+
+impl Handoff {
+    fn new(shared: Arc<Shared>) -> Handoff {
+        Handoff {
+            shared,
+            phase: Mutex::new(Phase::Waiting),
+        }
+    }
+
+    /// About to request a session: false if `exec` was abandoned.
+    fn begin_spawn(&self) -> bool {
+        let mut phase = lock(&self.phase);
+        match *phase {
+            Phase::Waiting => {
+                *phase = Phase::Spawning;
+                true
+            }
+            _ => {
+                *phase = Phase::Finished;
+                false
+            }
+        }
+    }
+
+    /// The session was refused: false if `exec` was abandoned meanwhile.
+    fn spawn_failed(&self) -> bool {
+        let mut phase = lock(&self.phase);
+        match *phase {
+            Phase::Spawning => {
+                *phase = Phase::Waiting;
+                true
+            }
+            _ => {
+                *phase = Phase::Finished;
+                false
+            }
+        }
+    }
+
+    /// Deliver the start's outcome to `exec`, or stop the command if `exec`
+    /// is gone.
+    fn finish(
+        &self,
+        result: Result<Started, OpenError>,
+        tx: oneshot::Sender<Result<Started, OpenError>>,
+    ) {
+        let mut phase = lock(&self.phase);
+        match std::mem::replace(&mut *phase, Phase::Finished) {
+            Phase::Abandoned(pending) => {
+                if let Ok(mut started) = result {
+                    started.guard.cancel(pending);
+                }
+            }
+            // If `exec` is being dropped right now, the value comes back
+            // and is dropped here, which stops the command.
+            _ => drop(tx.send(result)),
+        }
+    }
+
+    /// Called when the `exec` future is dropped before it got the session.
+    fn abandon(&self) {
+        let mut phase = lock(&self.phase);
+        match *phase {
+            Phase::Waiting => *phase = Phase::Abandoned(None),
+            Phase::Spawning => {
+                *phase = Phase::Abandoned(Some(Pending::new(Arc::clone(&self.shared))))
+            }
+            Phase::Abandoned(_) | Phase::Finished => {}
+        }
+    }
+}
+
+/// Held by `exec` while it waits for its session.
+struct WaitingForStart(Option<Arc<Handoff>>);
+
+impl WaitingForStart {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for WaitingForStart {
+    fn drop(&mut self) {
+        if let Some(handoff) = self.0.take() {
+            handoff.abandon();
+        }
+    }
+}
+
+/// Open the session for one `exec` and read up to the wrapper's pid marker,
+/// then hand everything over. Runs as its own task: should the `exec`
+/// future be dropped meanwhile, the session is either never requested or
+/// its command is stopped here.
+async fn start(
+    handoff: Arc<Handoff>,
+    command: String,
+    with_stdin: bool,
+    tx: oneshot::Sender<Result<Started, OpenError>>,
+) {
+    let shared = Arc::clone(&handoff.shared);
+    let result = match shared.open(&command, with_stdin, &handoff).await {
+        None => return,
+        Some(Err(e)) => Err(e),
+        Some(Ok((mut child, permit))) => {
+            let mut stderr = child.stderr().take();
+            let (pid, stderr_head) = read_marker(&mut stderr).await;
+            Ok(Started {
+                child,
+                stderr_head,
+                stderr,
+                guard: CancelOnDrop {
+                    shared: Arc::clone(&shared),
+                    pid,
+                    permit: Some(permit),
+                },
+            })
+        }
+    };
+    handoff.finish(result, tx);
+}
+
+/// Read `pipe` until the wrapper's pid marker (or EOF); returns the pid and
+/// what was read, marker removed (the login shell's rc files may have
+/// written something before it).
+async fn read_marker(pipe: &mut Option<::openssh::ChildStderr>) -> (Option<u32>, Vec<u8>) {
+    let mut head = Vec::new();
+    let Some(reader) = pipe.as_mut() else {
+        return (None, head);
+    };
+    loop {
+        match reader.read_buf(&mut head).await {
+            Ok(0) | Err(_) => return (None, head),
+            Ok(_) => {
+                if let Some((start, len, pid)) = find_marker(&head) {
+                    head.drain(start..start + len);
+                    return (Some(pid), head);
+                }
+            }
+        }
+    }
+}
+
+/// `head` followed by everything left in `pipe`.
+async fn read_all<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    mut head: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut head).await?;
+    }
+    Ok(head)
+}
+
+/// Stops the command (see [`Shared::cancel`]) if `exec` is abandoned while
+/// it runs, e.g. when a task timeout drops the future.
+struct CancelOnDrop {
+    shared: Arc<Shared>,
+    pid: Option<u32>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.pid = None;
+    }
+
+    fn cancel(&mut self, pending: Option<Pending>) {
+        if let Some(permit) = self.permit.take() {
+            self.shared.cancel(self.pid.take(), permit, pending);
+        }
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.cancel(None);
+    }
+}
+
+/// The command line given to the remote login shell.
+///
+/// The script runs in `/bin/sh` as a child of a wrapper `/bin/sh`, which
+/// first writes its pid (= the session's process group) to stderr for
+/// cancellation, and exits with the script's `$?`: the multiplexing protocol
+/// relays exit codes but not exit signals, and the wrapper turns "killed by
+/// signal n" into `128 + n` like the russh transport reports it.
+fn remote_command(script: &str, r#become: Option<&super::Become>, login_user: &str) -> String {
+    let inner = if needs_wrap(r#become, login_user) {
+        wrap(script, r#become, login_user)
+    } else {
+        format!("/bin/sh -c {}", quote(script))
+    };
+    let body = format!("printf '\\036pgplay-pid=%s\\036\\n' \"$$\" >&2\n{inner}\nexit $?");
+    format!("exec /bin/sh -c {}", quote(&body))
+}
+
+/// Position, length and pid of the first complete marker in `buf`.
+fn find_marker(buf: &[u8]) -> Option<(usize, usize, u32)> {
+    let start = buf
+        .windows(PID_MARKER.len())
+        .position(|w| w == PID_MARKER)?;
+    let rest = &buf[start + PID_MARKER.len()..];
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if rest.get(digits..digits + 2) != Some(b"\x1e\n") {
+        return None;
+    }
+    let pid = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    Some((start, PID_MARKER.len() + digits + 2, pid))
+}
+
+/// True when the server refused to open another session (`MaxSessions`).
+fn is_refused(e: &SshError) -> bool {
+    matches!(e, SshError::SshMux(_)) && describe(e).contains("open refused")
+}
+
+/// An error with its sources, for messages.
+fn describe(e: &SshError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Options common to `ssh -G` and the master (not `-M -N -S`).
+fn ssh_args(
+    opts: &ConnectOptions,
+    use_config_only: bool,
+    ssh_config: Option<&Path>,
+) -> Vec<OsString> {
+    fn option(args: &mut Vec<OsString>, value: String) {
+        args.push("-o".into());
+        args.push(value.into());
+    }
+    let mut args: Vec<OsString> = Vec::new();
+    if let Some(config) = ssh_config {
+        args.push("-F".into());
+        args.push(config.as_os_str().to_owned());
+    }
+    // ssh uses the first value it gets for an option, and the command line
+    // comes before any configuration file.
+    let timeout = opts.connect_timeout.as_secs_f64().ceil().max(1.0);
+    for value in [
+        "BatchMode=yes".to_owned(),
+        "ControlPersist=no".to_owned(),
+        "ClearAllForwardings=yes".to_owned(),
+        // Read back on failure (host key fingerprint, offered keys); the
+        // log goes to a pipe that is drained, never to disk.
+        "LogLevel=DEBUG1".to_owned(),
+        format!("ConnectTimeout={timeout}"),
+        format!("ServerAliveInterval={KEEPALIVE_INTERVAL_SECS}"),
+        format!("ServerAliveCountMax={KEEPALIVE_MAX}"),
+    ] {
+        option(&mut args, value);
+    }
+    if use_config_only {
+        return args;
+    }
+    if !opts.user.is_empty() {
+        args.push("-l".into());
+        args.push(opts.user.clone().into());
+    }
+    if opts.port != 22 {
+        args.push("-p".into());
+        args.push(opts.port.to_string().into());
+    }
+    for key in &opts.key_files {
+        args.push("-i".into());
+        args.push(ssh_path(&expand_tilde(key)).into());
+    }
+    if !opts.use_agent {
+        option(&mut args, "IdentitiesOnly=yes".into());
+        option(&mut args, "IdentityAgent=none".into());
+    }
+    option(
+        &mut args,
+        format!(
+            "UserKnownHostsFile={}",
+            ssh_path(&expand_tilde(&opts.known_hosts))
+        ),
+    );
+    let policy = match opts.host_key_policy {
+        HostKeyPolicy::Strict => "yes",
+        HostKeyPolicy::AcceptNew => "accept-new",
+    };
+    option(&mut args, format!("StrictHostKeyChecking={policy}"));
+    args
+}
+
+/// Make sure ssh can record a new host key: create the known_hosts file's
+/// directory (0700) and the file itself (0600, like the russh transport) when
+/// missing; ssh only creates `~/.ssh` by itself.
+fn prepare_known_hosts(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+}
+
+/// A path as an ssh option value: `%` escaped (ssh expands `%` tokens in
+/// file names), double quotes around names with blanks.
+fn ssh_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('%', "%%");
+    if text.chars().any(char::is_whitespace) {
+        format!("\"{text}\"")
+    } else {
+        text
+    }
+}
+
+/// What `ssh -G` says the connection will use.
+#[derive(Debug, Default, PartialEq)]
+struct Resolved {
+    user: Option<String>,
+    hostname: Option<String>,
+    port: Option<u16>,
+    known_hosts: Option<PathBuf>,
+}
+
+async fn resolve(args: &[OsString], destination: &str) -> Resolved {
+    let output = Command::new(SSH)
+        .arg("-G")
+        .args(args)
+        .arg("--")
+        .arg(destination)
+        .stdin(ProcessStdio::null())
+        .stderr(ProcessStdio::null())
+        .kill_on_drop(true)
+        .output();
+    match tokio::time::timeout(Duration::from_secs(10), output).await {
+        Ok(Ok(out)) if out.status.success() => {
+            parse_resolved(&String::from_utf8_lossy(&out.stdout))
+        }
+        // The master reports the problem (bad configuration, no ssh).
+        _ => Resolved::default(),
+    }
+}
+
+fn parse_resolved(text: &str) -> Resolved {
+    let mut resolved = Resolved::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(' ') else {
+            continue;
+        };
+        match key {
+            "user" => resolved.user = Some(value.to_owned()),
+            "hostname" => resolved.hostname = Some(value.to_owned()),
+            "port" => resolved.port = value.parse().ok(),
+            "userknownhostsfile" => {
+                resolved.known_hosts = value
+                    .split_whitespace()
+                    .next()
+                    .map(|p| expand_tilde(Path::new(p.trim_matches('"'))));
+            }
+            _ => {}
+        }
+    }
+    resolved
+}
+
+/// Wait until the master listens on its control socket (it only does so
+/// once authenticated), or has exited.
+async fn wait_ready(master: &mut Child, ctl: &Path) -> Result<(), std::process::ExitStatus> {
+    let mut delay = Duration::from_millis(2);
+    loop {
+        if let Ok(Some(status)) = master.try_wait() {
+            return Err(status);
+        }
+        if std::fs::symlink_metadata(ctl).is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// The master's stderr: everything up to the end of connection setup, then
+/// only the last few non-debug lines (debug lines then echo commands, which
+/// may carry secrets).
+#[derive(Default)]
+struct MasterLog {
+    connected: bool,
+    connect: Vec<String>,
+    tail: VecDeque<String>,
+}
+
+impl MasterLog {
+    fn push(&mut self, line: String) {
+        if !self.connected {
+            if self.connect.len() < LOG_CONNECT_LINES {
+                self.connect.push(line);
+            }
+        } else if !line.starts_with("debug") && !line.trim().is_empty() {
+            if self.tail.len() == LOG_TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line);
+        }
+    }
+
+    fn connected(&mut self) {
+        self.connected = true;
+        self.connect = Vec::new();
+    }
+
+    fn connect_text(&self) -> String {
+        self.connect.join("\n")
+    }
+
+    /// Last line ssh printed that is not debug output.
+    fn last_message(&self) -> Option<String> {
+        let tail = self.tail.iter().rev();
+        let connect = self.connect.iter().rev();
+        tail.chain(connect)
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with("debug"))
+            .map(str::to_owned)
+    }
+}
+
+async fn drain_log(stderr: tokio::process::ChildStderr, log: Arc<Mutex<MasterLog>>) {
+    let mut reader = BufReader::new(stderr);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                lock(&log).push(text.trim_end_matches(['\n', '\r']).to_owned());
+            }
+        }
+    }
+}
+
+/// Let the log reader take in the master's last words (a ProxyJump helper
+/// may keep the pipe open a little longer).
+async fn finish_drain(drain: Option<JoinHandle<()>>) {
+    if let Some(drain) = drain {
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+    }
+}
+
+/// Where a connection goes, as ssh resolved it, for error messages.
+struct Target {
+    host: String,
+    address: String,
+    port: u16,
+    user: String,
+    known_hosts: PathBuf,
+}
+
+impl Target {
+    fn unreachable(&self, reason: String) -> TransportError {
+        TransportError::Unreachable {
+            host: self.host.clone(),
+            address: self.address.clone(),
+            port: self.port,
+            reason,
+        }
+    }
+}
+
+/// Turn the log of a master that exited before it was ready into an error.
+fn classify(log: &str, target: &Target, status: std::process::ExitStatus) -> TransportError {
+    let messages: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("debug"))
+        .collect();
+    let said = |needle: &str| messages.iter().any(|l| l.contains(needle));
+    let offered_fingerprint = log
+        .lines()
+        .find_map(|l| l.strip_prefix("debug1: Server host key: "))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .map(str::to_owned);
+
+    if said("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || said("has changed and you have requested strict checking")
+        || said("REVOKED HOST KEY")
+        || said("was revoked")
+    {
+        let (known_hosts, line) =
+            offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));
+        return TransportError::HostKeyChanged {
+            host: target.host.clone(),
+            address: target.address.clone(),
+            fingerprint: offered_fingerprint
+                .or_else(|| changed_fingerprint(&messages))
+                .unwrap_or_else(|| "a different key".into()),
+            known_hosts,
+            line,
+        };
+    }
+    if said("Host key verification failed") || said("host key is known for") {
+        return TransportError::HostKeyUnknown {
+            host: target.host.clone(),
+            address: target.address.clone(),
+            fingerprint: offered_fingerprint.unwrap_or_else(|| "an unknown key".into()),
+            known_hosts: target.known_hosts.clone(),
+        };
+    }
+    if said("Permission denied (")
+        || said("Too many authentication failures")
+        || said("No more authentication methods")
+    {
+        return TransportError::AuthFailed {
+            host: target.host.clone(),
+            user: target.user.clone(),
+            tried: tried_keys(log),
+        };
+    }
+    let reason = match messages.iter().rev().take(3).collect::<Vec<_>>() {
+        last if !last.is_empty() => last
+            .into_iter()
+            .rev()
+            .map(|l| l.trim_start_matches("ssh: "))
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => format!("ssh exited with {status} before the connection was set up"),
+    };
+    target.unreachable(reason)
+}
+
+/// `Offending ED25519 key in /path/known_hosts:3` → (path, 3).
+fn offending_entry(messages: &[&str]) -> Option<(PathBuf, usize)> {
+    messages.iter().find_map(|l| {
+        let rest = l.strip_prefix("Offending ")?;
+        let (_, location) = rest.split_once(" in ")?;
+        let (path, line) = location.rsplit_once(':')?;
+        Some((PathBuf::from(path), line.trim().parse().ok()?))
+    })
+}
+
+/// The line after "The fingerprint for the ... key sent by the remote host is".
+fn changed_fingerprint(messages: &[&str]) -> Option<String> {
+    let at = messages
+        .iter()
+        .position(|l| l.contains("key sent by the remote host is"))?;
+    messages
+        .get(at + 1)
+        .map(|fp| fp.trim_end_matches('.').to_owned())
+}
+
+/// The keys ssh tried, from its debug log, in order.
+fn tried_keys(log: &str) -> Vec<String> {
+    let mut tried: Vec<String> = Vec::new();
+    // Index into `tried` of the key last offered, with its label.
+    let mut last_offer: Option<(usize, String)> = None;
+    for line in log.lines().map(str::trim) {
+        if let Some(label) = line.strip_prefix("debug1: Offering public key: ") {
+            let label = key_label(label);
+            tried.push(format!("{label}: rejected"));
+            last_offer = Some((tried.len() - 1, label));
+        } else if let Some(label) = line.strip_prefix("debug1: Server accepts key: ") {
+            // Accepted, yet authentication failed: ssh could not sign with
+            // it, i.e. the private key needs a passphrase (batch mode).
+            let label = key_label(label);
+            let path = label.split(" (").next().unwrap_or(&label).to_owned();
+            let text = format!(
+                "{label}: accepted by the server but not usable (protected by a passphrase, \
+                 which pgplay cannot ask for; load it into ssh-agent with `ssh-add {path}` and \
+                 use the agent)"
+            );
+            match &last_offer {
+                Some((index, offered)) if *offered == label => tried[*index] = text,
+                _ => tried.push(text),
+            }
+        } else if line.starts_with("Warning: Identity file ")
+            || line.starts_with("Load key ")
+            || line.starts_with("no such identity")
+        {
+            tried.push(line.to_owned());
+        }
+    }
+    if tried.is_empty() {
+        tried.push("no key was offered (ssh found no usable identity or agent key)".into());
+    }
+    tried
+}
+
+/// `path ED25519 SHA256:xx explicit` → `path (ED25519 SHA256:xx)`.
+fn key_label(raw: &str) -> String {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    // From the end: [source] fingerprint type; the rest is the name.
+    let fp_at = words.iter().rposition(|w| w.starts_with("SHA256:"));
+    match fp_at {
+        Some(fp) if fp >= 2 => format!(
+            "{} ({} {})",
+            words[..fp - 1].join(" "),
+            words[fp - 1],
+            words[fp]
+        ),
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    fn target() -> Target {
+        Target {
+            host: "pg-test".into(),
+            address: "10.0.0.1".into(),
+            port: 2222,
+            user: "admin".into(),
+            known_hosts: PathBuf::from("/home/u/.ssh/known_hosts"),
+        }
+    }
+
+    fn failed() -> std::process::ExitStatus {
+        std::process::ExitStatus::from_raw(255 << 8)
+    }
+
+    #[test]
+    fn marker_is_found() {
+        let buf = b"rc noise\n\x1epgplay-pid=4242\x1e\nerr\n";
+        assert_eq!(find_marker(buf), Some((9, 18, 4242)));
+        assert_eq!(find_marker(b"\x1epgplay-pid=42"), None);
+        assert_eq!(find_marker(b"\x1epgplay-pid=\x1e\n"), None);
+    }
+
+    #[test]
+    fn command_is_wrapped_once_for_the_login_shell() {
+        let cmd = remote_command("echo 'x'", None, "root");
+        assert!(cmd.starts_with("exec /bin/sh -c '"), "{cmd}");
+        assert!(cmd.contains("exit $?"), "{cmd}");
+    }
+
+    #[test]
+    fn unknown_host_key() {
+        let log = "debug1: Server host key: ssh-ed25519 SHA256:abc\n\
+                   No ED25519 host key is known for [10.0.0.1]:2222 and you have requested strict checking.\n\
+                   Host key verification failed.";
+        match classify(log, &target(), failed()) {
+            TransportError::HostKeyUnknown {
+                fingerprint,
+                known_hosts,
+                ..
+            } => {
+                assert_eq!(fingerprint, "SHA256:abc");
+                assert_eq!(known_hosts, PathBuf::from("/home/u/.ssh/known_hosts"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn changed_host_key() {
+        let log = "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
+                   The fingerprint for the ED25519 key sent by the remote host is\n\
+                   SHA256:xyz.\n\
+                   Offending ECDSA key in /tmp/kh:3\n\
+                   Host key verification failed.";
+        match classify(log, &target(), failed()) {
+            TransportError::HostKeyChanged {
+                fingerprint,
+                known_hosts,
+                line,
+                ..
+            } => {
+                assert_eq!(fingerprint, "SHA256:xyz");
+                assert_eq!(known_hosts, PathBuf::from("/tmp/kh"));
+                assert_eq!(line, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn auth_failure_lists_keys() {
+        let log = "Warning: Identity file /nope not accessible: No such file or directory.\n\
+                   debug1: Offering public key: /k/wrong ED25519 SHA256:w explicit\n\
+                   debug1: Offering public key: /k/locked ED25519 SHA256:l explicit\n\
+                   debug1: Server accepts key: /k/locked ED25519 SHA256:l explicit\n\
+                   root@10.0.0.1: Permission denied (publickey).";
+        match classify(log, &target(), failed()) {
+            TransportError::AuthFailed { tried, user, .. } => {
+                assert_eq!(user, "admin");
+                assert_eq!(tried.len(), 3, "{tried:?}");
+                assert!(tried[0].contains("/nope"));
+                assert_eq!(tried[1], "/k/wrong (ED25519 SHA256:w): rejected");
+                assert!(tried[2].contains("passphrase") && tried[2].contains("ssh-add /k/locked"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connection_refused() {
+        let log = "debug1: Connecting to 10.0.0.1 [10.0.0.1] port 2222.\n\
+                   ssh: connect to host 10.0.0.1 port 2222: Connection refused";
+        match classify(log, &target(), failed()) {
+            e @ TransportError::Unreachable { .. } => {
+                assert!(e.to_string().contains("Connection refused"), "{e}");
+                assert!(e.is_unreachable());
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = classify("", &target(), failed());
+        assert!(e.to_string().contains("ssh exited"), "{e}");
+    }
+
+    #[test]
+    fn ssh_g_output() {
+        let text = "user postgres\nhostname 127.0.56.1\nport 2301\n\
+                    userknownhostsfile /tmp/kh /tmp/kh2\nidentityfile ~/.ssh/id_rsa\n";
+        assert_eq!(
+            parse_resolved(text),
+            Resolved {
+                user: Some("postgres".into()),
+                hostname: Some("127.0.56.1".into()),
+                port: Some(2301),
+                known_hosts: Some(PathBuf::from("/tmp/kh")),
+            }
+        );
+    }
+
+    #[test]
+    fn option_paths() {
+        assert_eq!(ssh_path(Path::new("/a/b")), "/a/b");
+        assert_eq!(ssh_path(Path::new("/a b/100%")), "\"/a b/100%%\"");
+    }
+}
