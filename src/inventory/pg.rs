@@ -491,3 +491,58 @@ fn pg_crontab(c: &Ctx<'_>) -> Result<Vec<String>> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inventory::load::load_str;
+
+    fn load(vars: &str) -> String {
+        let text = format!(
+            "all:\n  children:\n    pg-test:\n      hosts:\n        127.0.10.11: {{ pg_seq: 1, pg_role: primary }}\n      vars:\n        pg_cluster: pg-test\n{vars}"
+        );
+        match load_str("inv.yml", &text, &[]) {
+            Ok(inv) => {
+                let pg = inv.hosts[0].domain.pg.clone();
+                pg.map(|p| format!("ok {} {} {}", p.cluster, p.role.as_str(), p.method))
+                    .unwrap_or_else(|| "not pg".into())
+            }
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_and_valid_repos() {
+        assert_eq!(load(""), "ok pg-test primary local");
+        assert_eq!(
+            load("        pgbackrest_method: minio\n"),
+            "ok pg-test primary minio"
+        );
+    }
+
+    #[test]
+    fn refused_with_place_and_hint() {
+        for (vars, needles) in [
+            ("        pgbackrest_method: mino\n", &["inv.yml:8:28", "'mino' is not a repository", "did you mean 'minio'"][..]),
+            (
+                "        pgbackrest_repo:\n          local: { path: /pg/backup, retention_ful: 2 }\n",
+                &["inv.yml:9:38", "pgbackrest_repo.local.retention_ful", "did you mean 'retention_full'"],
+            ),
+            (
+                "        pgbackrest_method: s3\n        pgbackrest_repo:\n          s3: { type: s3, s3_endpoint: x, s3_region: r, s3_key: k, s3_key_secret: s }\n",
+                &["an s3 repository needs s3_bucket"],
+            ),
+            (
+                "        pgbackrest_repo:\n          local: { path: /x, cipher_type: aes-256-cbc }\n",
+                &["encryption (aes-256-cbc) needs cipher_pass"],
+            ),
+            ("        pg_cluster: 'pg test'\n", &["pg_cluster", "may hold only letters"]),
+            ("        pg_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full', '61 * * * * x' ]\n", &["pg_crontab[1]", "minute field '61'"]),
+            ("        pg_port: 99999\n", &["pg_port", "0 to 65535"]),
+        ] {
+            let got = load(vars);
+            for n in needles {
+                assert!(got.contains(n), "{vars}: wanted {n:?} in {got}");
+            }
+        }
+    }
+}
