@@ -118,27 +118,16 @@ pub struct PgVars {
     pub pgbackrest_enabled: bool,
     /// The chosen repository's name (`pgbackrest_method`).
     pub method: String,
-    /// Its definition as written (keys as in the inventory).
+    /// Its definition as written in the inventory (empty: Pigsty's preset of that name).
     pub repo: Map<String, Value>,
     pub init_backup: bool,
     /// `pg_crontab`: the dbsu's own crontab lines (no user field).
     pub crontab: Vec<String>,
 }
 
-/// Pigsty's default `pgbackrest_repo` (the spec's `local` and `minio` presets).
-pub fn default_repos() -> Value {
-    serde_json::json!({
-        "local": {"path": "/pg/backup", "retention_full_type": "count", "retention_full": 2},
-        "minio": {
-            "type": "s3", "s3_endpoint": "sss.pigsty", "s3_region": "us-east-1",
-            "s3_bucket": "pgsql", "s3_key": "pgbackrest", "s3_key_secret": "S3User.Backup",
-            "s3_uri_style": "path", "path": "/pgbackrest", "storage_port": 9000,
-            "storage_ca_file": "/etc/pki/ca.crt", "block": "y", "bundle": "y",
-            "bundle_limit": "20MiB", "bundle_size": "128MiB", "cipher_type": "aes-256-cbc",
-            "cipher_pass": "pgBackRest", "retention_full_type": "time", "retention_full": 14
-        }
-    })
-}
+/// The repositories of Pigsty's default `pgbackrest_repo` (defined in the playbooks'
+/// `defaults:`, checked there by the test suite), used when the inventory defines none.
+pub const DEFAULT_REPOS: &[&str] = &["local", "minio"];
 
 struct Ctx<'a> {
     vars: &'a Map<String, Value>,
@@ -263,7 +252,14 @@ impl PgVars {
         let pgbackrest_enabled = c.bool("pgbackrest_enabled", true)?;
         let method = c.string("pgbackrest_method", "local")?;
         let repos = match vars.get("pgbackrest_repo") {
-            None | Some(Value::Null) => default_repos(),
+            None | Some(Value::Null) => {
+                // Pigsty's presets (the playbook's defaults) apply.
+                let known: Map<String, Value> = DEFAULT_REPOS
+                    .iter()
+                    .map(|n| (n.to_string(), Value::Object(Map::new())))
+                    .collect();
+                Value::Object(known)
+            }
             Some(v) => v.clone(),
         };
         let Value::Object(repos) = repos else {
@@ -507,6 +503,22 @@ mod tests {
                     .unwrap_or_else(|| "not pg".into())
             }
             Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_playbook_presets_pass_the_same_checks() {
+        let pb = crate::playbook::load("pgsql").map_err(|e| e.to_string());
+        let repos = pb.map(|pb| pb.plays[0].defaults["pgbackrest_repo"].clone());
+        let repos = repos.unwrap_or_default();
+        for name in super::DEFAULT_REPOS {
+            assert!(
+                repos.get(name).is_some(),
+                "preset {name} missing from the playbook"
+            );
+            let vars =
+                format!("        pgbackrest_method: {name}\n        pgbackrest_repo: {repos}\n");
+            assert_eq!(load(&vars), format!("ok pg-test primary {name}"));
         }
     }
 

@@ -6,11 +6,28 @@
 const PLAYBOOKS: &[(&str, &str)] = &[
     ("node", include_str!("../../playbooks/node.yml")),
     ("node-rm", include_str!("../../playbooks/node-rm.yml")),
+    ("pgsql", include_str!("../../playbooks/pgsql.yml")),
 ];
 
 const TASK_FILES: &[(&str, &str)] = &[];
 
-const TEMPLATES: &[(&str, &str)] = &[("crontab.j2", include_str!("../../templates/crontab.j2"))];
+const TEMPLATES: &[(&str, &str)] = &[
+    ("crontab.j2", include_str!("../../templates/crontab.j2")),
+    (
+        "pgbackrest.conf.j2",
+        include_str!("../../templates/pgbackrest.conf.j2"),
+    ),
+    ("pg-backup.j2", include_str!("../../templates/pg-backup.j2")),
+    (
+        "pg-basebackup.j2",
+        include_str!("../../templates/pg-basebackup.j2"),
+    ),
+    ("pg-role.j2", include_str!("../../templates/pg-role.j2")),
+    (
+        "pg-alias.sh.j2",
+        include_str!("../../templates/pg-alias.sh.j2"),
+    ),
+];
 
 const FILES: &[(&str, &str)] = &[];
 

@@ -19,6 +19,7 @@ use regex::{Regex, RegexBuilder};
 pub(crate) fn register(env: &mut Environment<'static>) {
     // Ansible variants of core filters.
     env.add_filter("cron_user", cron_user);
+    env.add_filter("pgbackrest_value", pgbackrest_value);
     env.add_filter("default", default);
     env.add_filter("d", default);
     env.add_filter("bool", bool_filter);
@@ -2072,4 +2073,25 @@ fn test_changed(value: &Value) -> Result<bool, Error> {
 
 fn test_skipped(value: &Value) -> Result<bool, Error> {
     result_flag(value, "skipped")
+}
+
+/// pgplay's own: a pgBackRest option value as its config file wants it (booleans as y/n).
+fn pgbackrest_value(value: Value) -> Result<String, Error> {
+    if value.kind() == minijinja::value::ValueKind::Bool {
+        return Ok(if value.is_true() { "y" } else { "n" }.to_string());
+    }
+    if value.is_undefined() || value.is_none() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "a pgBackRest option has no value",
+        ));
+    }
+    let text = value.to_string();
+    if text.contains(['\n', '\r']) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "a pgBackRest option value must be one line",
+        ));
+    }
+    Ok(text)
 }
