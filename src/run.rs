@@ -239,6 +239,9 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         Output::Auto if std::io::stdout().is_terminal() => Format::Progress,
         Output::Auto => Format::Text,
     };
+    // One socket per host (and a master process per host with openssh): lift the soft
+    // open-files limit to the hard one so a 1000-host fleet does not hit EMFILE.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -128,6 +128,7 @@ impl Engine {
         let started = Instant::now();
         let mut touched: Vec<HostId> = Vec::new();
         let mut fatal = false;
+        let last = plans.iter().rposition(Option::is_some);
         for (index, plan) in plans.into_iter().enumerate() {
             let play = &self.pb.plays[index];
             let Some(plan) = plan else {
@@ -162,7 +163,7 @@ impl Engine {
                     .collect(),
                 check: self.opts.check,
             });
-            if self.run_play(index, plan).await {
+            if self.run_play(index, plan, Some(index) == last).await {
                 fatal = true;
             }
             if self.cancel.is_cancelled() || fatal {
@@ -197,7 +198,7 @@ impl Engine {
     }
 
     /// Run one play's DAG; returns true when any_errors_fatal stopped it.
-    async fn run_play(self: &Arc<Engine>, play_index: usize, plan: Plan) -> bool {
+    async fn run_play(self: &Arc<Engine>, play_index: usize, plan: Plan, last_play: bool) -> bool {
         let play = &self.pb.plays[play_index];
         let graph = Arc::new(plan.graph);
         let hosts = Arc::new(plan.hosts);
@@ -219,12 +220,24 @@ impl Engine {
             .node_indices()
             .filter(|n| indegree[n.index()] == 0)
             .collect();
+        // Steps left per host in this play, to close a host's connection as soon as its
+        // last step of the run is done (bounded sockets and memory on large fleets).
+        let mut remaining: HashMap<HostId, usize> = HashMap::new();
+        for n in graph.node_indices() {
+            if let Some(step) = graph[n] {
+                *remaining.entry(step.host).or_default() += 1;
+            }
+        }
         let mut running: JoinSet<NodeIndex> = JoinSet::new();
+        let mut closing: JoinSet<()> = JoinSet::new();
         let mut stop = false;
         loop {
-            while let Some(node) = ready.pop_front() {
+            // Start what can start: barriers at once, steps while a fork is free. A finished
+            // step's successor goes to the front of the queue, so each host runs its chain
+            // through (depth first) rather than every host holding a connection at once.
+            while let Some(&node) = ready.front() {
                 let Some(step) = graph[node] else {
-                    // A barrier: done as soon as it is ready.
+                    ready.pop_front();
                     for next in graph.neighbors_directed(node, Direction::Outgoing) {
                         indegree[next.index()] -= 1;
                         if indegree[next.index()] == 0 {
@@ -234,18 +247,22 @@ impl Engine {
                     continue;
                 };
                 if stop || self.cancel.is_cancelled() {
+                    ready.pop_front();
                     continue;
                 }
+                let Ok(fork) = forks.clone().try_acquire_owned() else {
+                    break;
+                };
+                ready.pop_front();
                 let engine = self.clone();
-                let forks = forks.clone();
                 let throttle = throttles.get(&step.task).cloned();
                 let hosts = hosts.clone();
                 running.spawn(async move {
+                    let _fork = fork;
                     let _throttle = match &throttle {
                         Some(t) => t.clone().acquire_owned().await.ok(),
                         None => None,
                     };
-                    let _fork = forks.acquire_owned().await.ok();
                     if !engine.cancel.is_cancelled() {
                         step::run(&engine, play_index, step, &hosts).await;
                     }
@@ -265,21 +282,29 @@ impl Engine {
                     continue;
                 }
             };
-            if play.any_errors_fatal {
-                if let Some(step) = graph[node] {
+            if let Some(step) = graph[node] {
+                if play.any_errors_fatal {
                     let st = self.state(step.host);
                     if st.failed || st.unreachable {
                         stop = true;
+                    }
+                }
+                if let Some(left) = remaining.get_mut(&step.host) {
+                    *left -= 1;
+                    if *left == 0 && last_play {
+                        let engine = self.clone();
+                        closing.spawn(async move { engine.pool.close(step.host).await });
                     }
                 }
             }
             for next in graph.neighbors_directed(node, Direction::Outgoing) {
                 indegree[next.index()] -= 1;
                 if indegree[next.index()] == 0 {
-                    ready.push_back(next);
+                    ready.push_front(next);
                 }
             }
         }
+        while closing.join_next().await.is_some() {}
         stop
     }
 }

@@ -166,6 +166,16 @@ impl Pool {
         }
     }
 
+    /// Close one host's connection (its work is done); a later use would reconnect.
+    pub async fn close(&self, host: HostId) {
+        let taken = std::mem::replace(&mut *self.slots[host.0].lock().await, Slot::Empty);
+        if let Slot::Ready(c) = taken {
+            if let Ok(c) = Arc::try_unwrap(c) {
+                c.close().await;
+            }
+        }
+    }
+
     pub async fn close_all(&self) {
         for slot in &self.slots {
             let taken = std::mem::replace(&mut *slot.lock().await, Slot::Empty);
