@@ -7,6 +7,7 @@
 //! few exchanges as the semantics allow (usually one script that compares and writes).
 
 mod assert;
+mod backup_info;
 mod command;
 mod copy;
 mod debug;
@@ -42,6 +43,7 @@ pub const NAMES: &[&str] = &[
     "set_fact",
     "assert",
     "fail",
+    "backup_info",
 ];
 
 /// Argument names each module accepts (`*` = any).
@@ -106,6 +108,7 @@ fn spec(module: &str) -> &'static [&'static str] {
         "set_fact" => &["*"],
         "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
         "fail" => &["msg"],
+        "backup_info" => &["stanza"],
         _ => &[],
     }
 }
@@ -289,6 +292,7 @@ pub async fn run(
         "set_fact" => set_fact::run(args),
         "assert" => assert::run(ctx, args),
         "fail" => fail::run(args),
+        "backup_info" => backup_info::run(ctx, args).await,
         other => Err(Failure::Args(format!("unknown module '{other}'"))),
     }
 }

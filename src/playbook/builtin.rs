@@ -7,6 +7,11 @@ const PLAYBOOKS: &[(&str, &str)] = &[
     ("node", include_str!("../../playbooks/node.yml")),
     ("node-rm", include_str!("../../playbooks/node-rm.yml")),
     ("pgsql", include_str!("../../playbooks/pgsql.yml")),
+    ("pgsql-rm", include_str!("../../playbooks/pgsql-rm.yml")),
+    (
+        "pgsql-backup",
+        include_str!("../../playbooks/pgsql-backup.yml"),
+    ),
 ];
 
 const TASK_FILES: &[(&str, &str)] = &[];

@@ -1,0 +1,247 @@
+//! `backup_info`: list a cluster's pgBackRest backup sets and its recovery window.
+//!
+//! Runs `pgbackrest --stanza=<stanza> --output=json info` on the host (usually the primary,
+//! as the dbsu), and turns it into a table a DBA can read at 3 a.m. — label, type, start and
+//! stop, database size, backup size, repository size, WAL range, what each backup builds on
+//! — plus the recovery window: from the end of the oldest backup to the newest archived
+//! WAL. The parsed data is also returned (for `register` and `--output json`).
+
+use serde_json::{json, Map, Value};
+
+use super::args::req_str;
+use super::{Ctx, Failure, Outcome};
+use crate::transport::quote;
+
+pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
+    let stanza = req_str(args, "stanza")?;
+    let script = format!("pgbackrest --stanza={} --output=json info", quote(&stanza));
+    let out = ctx.exec(&script, None).await?;
+    if out.status != 0 {
+        return Ok(Outcome::failed(format!(
+            "pgbackrest info failed (exit {}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let parsed: Value = match serde_json::from_slice(&out.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            return Ok(Outcome::failed(format!(
+                "pgbackrest info printed no JSON: {e}"
+            )))
+        }
+    };
+    let Some(entry) = parsed
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"] == stanza.as_str()))
+    else {
+        return Ok(Outcome::failed(format!(
+            "pgbackrest info has no stanza {stanza}"
+        )));
+    };
+    let info = summarize(entry);
+    let mut o = Outcome::ok(false);
+    o.data
+        .insert("pgplay_show".into(), Value::String(table(&info)));
+    if let Value::Object(m) = info {
+        o.data.extend(m);
+    }
+    Ok(o)
+}
+
+fn timestamp(epoch: &Value) -> String {
+    epoch
+        .as_i64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S+00").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Bytes as pgBackRest prints them (44.5MB, 504B).
+pub fn size(bytes: &Value) -> String {
+    let Some(b) = bytes.as_f64() else {
+        return "-".into();
+    };
+    let units = ["B", "KB", "MB", "GB", "TB"];
+    let mut v = b;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b}B")
+    } else {
+        format!("{:.1}{}", v, units[i])
+    }
+}
+
+/// The fields that matter, from one stanza of `pgbackrest info --output=json`.
+pub fn summarize(entry: &Value) -> Value {
+    let backups: Vec<Value> = entry["backup"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            json!({
+                "label": b["label"],
+                "type": b["type"],
+                "start": timestamp(&b["timestamp"]["start"]),
+                "stop": timestamp(&b["timestamp"]["stop"]),
+                "database_size": b["info"]["size"],
+                "backup_size": b["info"]["delta"],
+                "repo_size": b["info"]["repository"]["delta"],
+                "wal_start": b["archive"]["start"],
+                "wal_stop": b["archive"]["stop"],
+                "reference": b["reference"],
+            })
+        })
+        .collect();
+    let archive = entry["archive"]
+        .as_array()
+        .and_then(|a| a.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let window_from = backups
+        .first()
+        .map(|b| b["stop"].clone())
+        .unwrap_or(Value::Null);
+    json!({
+        "stanza": entry["name"],
+        "status": entry["status"]["message"],
+        "status_code": entry["status"]["code"],
+        "cipher": entry["cipher"],
+        "backups": backups,
+        "wal_min": archive["min"],
+        "wal_max": archive["max"],
+        "recovery_window": {
+            "from": window_from,
+            "to_wal": archive["max"],
+        },
+    })
+}
+
+/// The human table.
+pub fn table(info: &Value) -> String {
+    let s = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| "-".into());
+    let mut out = format!(
+        "stanza {}  status: {}  cipher: {}\n",
+        s(&info["stanza"]),
+        s(&info["status"]),
+        s(&info["cipher"])
+    );
+    let rows: Vec<[String; 9]> = info["backups"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            let refs = b["reference"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "-".into());
+            [
+                s(&b["label"]),
+                s(&b["type"]),
+                s(&b["start"]),
+                s(&b["stop"]),
+                size(&b["database_size"]),
+                size(&b["backup_size"]),
+                size(&b["repo_size"]),
+                format!("{} / {}", s(&b["wal_start"]), s(&b["wal_stop"])),
+                refs,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("no backups yet\n");
+        return out;
+    }
+    let header = [
+        "LABEL",
+        "TYPE",
+        "START",
+        "STOP",
+        "DB SIZE",
+        "BACKUP",
+        "REPO",
+        "WAL START / STOP",
+        "BUILDS ON",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        l.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(header.to_vec()));
+    for r in &rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out.push_str(&format!(
+        "WAL archive: {} .. {}\nrecovery window: from {} (end of the oldest backup) to the newest archived WAL {}\n",
+        s(&info["wal_min"]),
+        s(&info["wal_max"]),
+        s(&info["recovery_window"]["from"]),
+        s(&info["recovery_window"]["to_wal"]),
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_from_pgbackrest_json() {
+        let entry = json!({
+            "name": "pg-meta", "cipher": "none", "status": {"code": 0, "message": "ok"},
+            "archive": [{"min": "000000010000000000000001", "max": "00000001000000000000000A"}],
+            "backup": [
+                {"label": "20250715-013657F", "type": "full", "timestamp": {"start": 1752543417, "stop": 1752543418},
+                 "info": {"size": 46661632, "delta": 46661632, "repository": {"size": 9122611, "delta": 9122611}},
+                 "archive": {"start": "000000010000000000000006", "stop": "000000010000000000000006"}, "reference": null},
+                {"label": "20250715-013657F_20250715-013730I", "type": "incr", "timestamp": {"start": 1752543450, "stop": 1752543451},
+                 "info": {"size": 46661632, "delta": 8499, "repository": {"size": 9122611, "delta": 504}},
+                 "archive": {"start": "000000010000000000000008", "stop": "000000010000000000000008"}, "reference": ["20250715-013657F"]}
+            ]
+        });
+        let info = summarize(&entry);
+        let t = table(&info);
+        assert!(
+            t.starts_with("stanza pg-meta  status: ok  cipher: none\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("full  2025-07-15 01:36:57+00  2025-07-15 01:36:58+00  44.5MB"),
+            "{t}"
+        );
+        assert!(t.contains("504B"), "{t}");
+        assert!(t.contains("20250715-013657F_20250715-013730I  incr"), "{t}");
+        assert!(
+            t.trim_end()
+                .ends_with("to the newest archived WAL 00000001000000000000000A"),
+            "{t}"
+        );
+        assert!(t.contains("from 2025-07-15 01:36:58+00"), "{t}");
+        assert_eq!(info["backups"][1]["reference"][0], "20250715-013657F");
+    }
+}
