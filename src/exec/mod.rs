@@ -71,6 +71,12 @@ pub struct Engine {
     pub cancel: CancellationToken,
     /// Results of run_once tasks, shared with the play's other hosts.
     pub run_once: Mutex<HashMap<(usize, TaskId), Value>>,
+    /// Per task: which fleet-wide magic variables its templates can reach (computed once).
+    mentions: Mutex<HashMap<(usize, TaskId), vars::Mentions>>,
+    /// Whether some inventory variable's own template reaches them (then every task gets them).
+    inventory_mentions: vars::Mentions,
+    /// `groups`: every group's host names, built once.
+    groups: Value,
 }
 
 /// The outcome of a whole run.
@@ -99,6 +105,25 @@ impl Engine {
             })
             .collect();
         let pool = pool::Pool::new(&inv, &opts);
+        let mut inventory_mentions = vars::Mentions::default();
+        for h in &inv.hosts {
+            for v in h.inventory_vars.values() {
+                if let Value::String(s) = v {
+                    if s.contains("{{") || s.contains("{%") {
+                        inventory_mentions = inventory_mentions.or(vars::Mentions::of(s));
+                    }
+                }
+            }
+        }
+        let mut groups = Map::new();
+        for (i, g) in inv.groups.iter().enumerate() {
+            let names = inv
+                .group_hosts(crate::inventory::GroupId(i))
+                .into_iter()
+                .map(|x| Value::String(inv.host(x).name.clone()))
+                .collect();
+            groups.insert(g.name.clone(), Value::Array(names));
+        }
         Arc::new(Engine {
             inv,
             pb,
@@ -109,7 +134,28 @@ impl Engine {
             events,
             cancel,
             run_once: Mutex::new(HashMap::new()),
+            mentions: Mutex::new(HashMap::new()),
+            inventory_mentions,
+            groups: Value::Object(groups),
         })
+    }
+
+    /// Which fleet-wide magic variables a task needs (cached per task).
+    pub fn mentions(&self, play_index: usize, task: &crate::playbook::Task) -> vars::Mentions {
+        let key = (play_index, task.id);
+        if let Some(m) = self.mentions.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return m;
+        }
+        let m = vars::Mentions::of(&vars::task_text(self, play_index, task))
+            .or(self.inventory_mentions);
+        if let Ok(mut cache) = self.mentions.lock() {
+            cache.insert(key, m);
+        }
+        m
+    }
+
+    pub fn groups_value(&self) -> Value {
+        self.groups.clone()
     }
 
     pub fn emit(&self, event: Event) {

@@ -55,29 +55,24 @@ pub fn context(
                 .collect(),
         ),
     );
-    let mut groups = Map::new();
-    for (i, g) in inv.groups.iter().enumerate() {
-        let names = inv
-            .group_hosts(crate::inventory::GroupId(i))
-            .into_iter()
-            .map(|x| Value::String(inv.host(x).name.clone()))
-            .collect();
-        groups.insert(g.name.clone(), Value::Array(names));
+    // The fleet-wide magic variables are as big as the inventory: building them for every
+    // (task, host) would make a run quadratic in the number of hosts, so they are given only
+    // to tasks that mention them (see `Mentions`).
+    let wants = engine.mentions(play_index, task);
+    if wants.groups {
+        vars.insert("groups".into(), engine.groups_value());
     }
-    vars.insert("groups".into(), Value::Object(groups));
-    let play_names: Vec<Value> = play_hosts
-        .iter()
-        .map(|x| Value::String(inv.host(*x).name.clone()))
-        .collect();
-    vars.insert(
-        "ansible_play_hosts".into(),
-        Value::Array(play_names.clone()),
-    );
-    vars.insert(
-        "ansible_play_hosts_all".into(),
-        Value::Array(play_names.clone()),
-    );
-    vars.insert("play_hosts".into(), Value::Array(play_names));
+    if wants.play_hosts {
+        let play_names = Value::Array(
+            play_hosts
+                .iter()
+                .map(|x| Value::String(inv.host(*x).name.clone()))
+                .collect(),
+        );
+        vars.insert("ansible_play_hosts".into(), play_names.clone());
+        vars.insert("ansible_play_hosts_all".into(), play_names.clone());
+        vars.insert("play_hosts".into(), play_names);
+    }
     vars.insert("ansible_check_mode".into(), Value::Bool(engine.opts.check));
     vars.insert("ansible_diff_mode".into(), Value::Bool(engine.opts.diff));
     vars.insert(
@@ -98,4 +93,66 @@ pub fn explain(err: &TemplateError, dropped: &[(String, TemplateError)]) -> Stri
         }
     }
     err.to_string()
+}
+
+/// Which fleet-wide magic variables a task's templates can reach.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Mentions {
+    pub groups: bool,
+    pub play_hosts: bool,
+}
+
+impl Mentions {
+    pub fn of(text: &str) -> Mentions {
+        Mentions {
+            groups: text.contains("groups"),
+            play_hosts: text.contains("play_hosts"),
+        }
+    }
+
+    pub fn or(self, other: Mentions) -> Mentions {
+        Mentions {
+            groups: self.groups || other.groups,
+            play_hosts: self.play_hosts || other.play_hosts,
+        }
+    }
+}
+
+/// Everything a task renders, as one text to search: its arguments, conditions, loop,
+/// vars, the play's vars and defaults, the extra vars, and its template file's source.
+pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
+    let play = &engine.pb.plays[play_index];
+    let mut text = serde_json::to_string(&task.action.args).unwrap_or_default();
+    for part in [
+        serde_json::to_string(&task.when).unwrap_or_default(),
+        serde_json::to_string(&task.loop_items).unwrap_or_default(),
+        serde_json::to_string(&task.vars).unwrap_or_default(),
+        serde_json::to_string(&task.environment).unwrap_or_default(),
+        serde_json::to_string(&play.vars).unwrap_or_default(),
+        serde_json::to_string(&play.defaults).unwrap_or_default(),
+        serde_json::to_string(&engine.opts.extra_vars).unwrap_or_default(),
+        format!(
+            "{:?} {:?} {:?} {:?}",
+            task.until, task.changed_when, task.failed_when, task.delegate_to
+        ),
+    ] {
+        text.push_str(&part);
+    }
+    if task.action.module == "template" {
+        match task.action.args.get("src").and_then(Value::as_str) {
+            Some(src) if !src.contains("{{") => {
+                let source = match &engine.pb.source {
+                    crate::playbook::Source::Builtin => {
+                        crate::playbook::builtin::file("templates", src).map(str::to_string)
+                    }
+                    crate::playbook::Source::Dir(dir) => ["templates", ""]
+                        .iter()
+                        .find_map(|sub| std::fs::read_to_string(dir.join(sub).join(src)).ok()),
+                };
+                text.push_str(&source.unwrap_or_else(|| "groups play_hosts".into()));
+            }
+            _ => text.push_str("groups play_hosts"),
+        }
+    }
+    text
 }
