@@ -36,8 +36,12 @@ pub fn read_source(ctx: &Ctx<'_>, kind: &str, src: &str) -> Result<Vec<u8>, Fail
                     return Ok(bytes);
                 }
             }
+            // The repository's own playbooks/ share templates/ with the built-in copies.
+            if let Some(text) = builtin::file(kind, src) {
+                return Ok(text.as_bytes().to_vec());
+            }
             Err(Failure::Args(format!(
-                "cannot find '{src}' (looked in {} and {})",
+                "cannot find '{src}' (looked in {} and {}, and among the built-in {kind})",
                 candidates[0].display(),
                 candidates[1].display()
             )))
