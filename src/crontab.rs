@@ -88,6 +88,17 @@ pub fn parse_line(line: &str, with_user: bool) -> Result<CronEntry, String> {
     if rest.trim().is_empty() {
         return Err("missing the command after the schedule and user".into());
     }
+    // cron turns an unescaped % into a newline and feeds the rest to the command's stdin:
+    // `date +%F` silently becomes `date +`.
+    let unescaped = rest
+        .char_indices()
+        .any(|(i, c)| c == '%' && !rest[..i].ends_with('\\'));
+    if unescaped {
+        return Err(
+            "the command has an unescaped % (cron turns it into a newline); write \\% instead"
+                .into(),
+        );
+    }
     Ok(CronEntry {
         line: trimmed.to_string(),
         user,
@@ -162,6 +173,7 @@ mod tests {
             "*/5 * * * * root echo hi > /dev/null",
             "@daily root /usr/bin/true",
             "0 0 1-15/2 jan-mar mon root x",
+            r"0 0 * * * root date +\%F > /tmp/x",
         ] {
             assert!(parse_line(line, true).is_ok(), "{line}");
         }
@@ -180,6 +192,7 @@ mod tests {
             ("0 0 * * * root x\n* * * * * root evil", "single line"),
             ("0 0 * * * 'root' x", "user"),
             ("0 0 5-1 * * root x", "backwards"),
+            ("0 0 * * * root date +%F > /tmp/x", "unescaped %"),
             ("", "empty"),
         ] {
             match parse_line(line, true) {

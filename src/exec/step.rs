@@ -380,11 +380,24 @@ async fn call_module(
     };
     let delegated_local = matches!(&task.delegate_to, Some(n) if n == "localhost");
     let r#become = if become_on {
-        let user = task
+        let raw = task
             .become_user
             .clone()
             .or_else(|| h.conn.become_user.clone())
             .unwrap_or_else(|| "root".into());
+        let user = engine
+            .renderer
+            .render("become_user", &raw, vars)
+            .map_err(|e| Failure::Args(e.to_string()))?;
+        let valid = !user.is_empty()
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
+        if !valid {
+            return Err(Failure::Args(format!(
+                "become_user '{user}' is not a user name"
+            )));
+        }
         let method = match task
             .become_method
             .as_deref()

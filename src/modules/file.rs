@@ -14,10 +14,15 @@ const SCRIPT: &str = r#"
 set -u
 changed=0
 kind=none
-if [ -L "$path" ]; then kind=link; elif [ -d "$path" ]; then kind=directory; elif [ -e "$path" ]; then kind=file; fi
+# Like Ansible's file module, a link to a directory counts as the directory (follow=yes);
+# only state=link looks at the link itself.
+if [ "$state" = link ] && [ -L "$path" ]; then kind=link
+elif [ -d "$path" ]; then kind=directory
+elif [ -L "$path" ] && [ ! -e "$path" ]; then kind="dangling link"
+elif [ -e "$path" ]; then kind=file; fi
 attrs() {
   [ -e "$path" ] || return 0
-  set -- $(stat -c '%a %U %G' -- "$path")
+  set -- $(stat -L -c '%a %U %G' -- "$path")
   if [ -n "$mode" ] && [ "$1" != "$mode" ]; then changed=1; [ "$check" = 1 ] || chmod $rec "$mode" -- "$path" || exit 3; fi
   if [ -n "$owner" ] && [ "$2" != "$owner" ]; then changed=1; [ "$check" = 1 ] || chown $rec "$owner" -- "$path" || exit 3; fi
   if [ -n "$group" ] && [ "$3" != "$group" ]; then changed=1; [ "$check" = 1 ] || chgrp $rec "$group" -- "$path" || exit 3; fi

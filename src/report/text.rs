@@ -193,6 +193,13 @@ pub fn render(
                         ));
                     }
                     out.push('\n');
+                    // A module's own report for people (e.g. the backup table).
+                    if let Some(Value::String(show)) = result.get("pgplay_show") {
+                        out.push_str(show);
+                        if !show.ends_with('\n') {
+                            out.push('\n');
+                        }
+                    }
                 }
                 Status::Skipped => {
                     out.push_str(&format!("skipping: [{host}]{item_text}"));

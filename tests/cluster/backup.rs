@@ -230,7 +230,7 @@ pub fn s3_repository_is_encrypted_and_restores() {
     assert_eq!(i["cipher"], "aes-256-cbc", "{i}");
     // The raw object in the bucket is ciphertext (OpenSSL's salted format), not the plain
     // INI that pgBackRest writes.
-    let raw = ok(META, "python3 - <<'PY'\nimport boto3\ns3 = boto3.client('s3', endpoint_url='https://sss.pigsty:9000', aws_access_key_id='pgbackrest', aws_secret_access_key='S3User.Backup', region_name='us-east-1', verify='/etc/pki/ca.crt')\nbody = s3.get_object(Bucket='pgsql', Key='pgbackrest/backup/pg-test/backup.info')['Body'].read()\nprint(body[:8].decode('latin1'), b'[backup:current]' in body)\nPY");
+    let raw = ok(META, "/opt/pgplay-s3/bin/python3 - <<'PY'\nimport boto3\ns3 = boto3.client('s3', endpoint_url='https://sss.pigsty:9000', aws_access_key_id='pgbackrest', aws_secret_access_key='S3User.Backup', region_name='us-east-1', verify='/etc/pki/ca.crt')\nbody = s3.get_object(Bucket='pgsql', Key='pgbackrest/backup/pg-test/backup.info')['Body'].read()\nprint(body[:8].decode('latin1'), b'[backup:current]' in body)\nPY");
     assert_eq!(raw.trim(), "Salted__ False", "{raw}");
     // A restore with the passphrase works (into a scratch directory).
     ok(
@@ -317,7 +317,7 @@ pub fn cron_entries_fire() {
         "--output",
         "json",
         "-e",
-        r#"{"node_crontab": ["* * * * * root date +%s > /root/cron-fired", "00 01 * * * postgres /pg/bin/pg-backup full"]}"#,
+        r#"{"node_crontab": ["* * * * * root touch /root/cron-fired", "00 01 * * * postgres /pg/bin/pg-backup full"]}"#,
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
     let pg = pgplay(&[
@@ -336,7 +336,7 @@ pub fn cron_entries_fire() {
     ok(TEST3, "rm -f /root/cron-fired");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(75);
     loop {
-        let (code, _, _) = ssh(TEST3, "test -s /root/cron-fired");
+        let (code, _, _) = ssh(TEST3, "test -e /root/cron-fired");
         if code == 0 {
             break;
         }
