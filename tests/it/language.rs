@@ -241,7 +241,7 @@ pub fn ctrl_c_stops_new_work(fleet: &Fleet) {
     let pb = write(
         dir.path(),
         "slow.yml",
-        "- hosts: all\n  tasks:\n    - name: slow\n      shell: sleep 1.5; touch /root/slow-done\n    - name: next\n      shell: touch /root/next-done\n",
+        "- hosts: all\n  tasks:\n    - name: slow\n      shell: touch /root/slow-started; sleep 2; touch /root/slow-done\n    - name: next\n      shell: touch /root/next-done\n",
     );
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgplay"))
         .args([
@@ -259,7 +259,13 @@ pub fn ctrl_c_stops_new_work(fleet: &Fleet) {
         Ok(c) => c,
         Err(e) => panic!("cannot start pgplay: {e}"),
     };
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupt once the first task is running on the host (not after a fixed delay).
+    let mut waited = 0;
+    while fleet.ssh(24, "test -e /root/slow-started").0 != 0 {
+        waited += 1;
+        assert!(waited < 200, "the first task never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let killed = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();

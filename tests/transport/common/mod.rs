@@ -21,6 +21,8 @@ pub const SSHD: &str = "/usr/sbin/sshd";
 pub const ADDRESS: &str = "127.0.55.1";
 const FIRST_PORT: u16 = 2200;
 const LAST_PORT: u16 = 2298;
+/// Never listened on by these tests.
+pub const CLOSED_PORT: u16 = 2299;
 
 static NEXT_PORT: AtomicU16 = AtomicU16::new(FIRST_PORT);
 
@@ -55,6 +57,16 @@ pub fn run(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The OpenSSH client must be there (the openssh transport runs it).
+pub fn require_ssh_client() {
+    let out = Command::new("ssh")
+        .arg("-V")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("`ssh` is missing: install openssh-client ({e})"));
+    assert!(out.status.success(), "`ssh -V` failed");
 }
 
 /// Generate an unencrypted (or `passphrase`-protected) key pair; returns the
@@ -215,6 +227,21 @@ impl Sshd {
             host_key_policy: policy,
             connect_timeout: Duration::from_secs(10),
             use_agent: false,
+        }
+    }
+
+    /// Trust the host key and connect strictly with inventory options, over OpenSSH.
+    pub async fn connect_openssh(&self) -> pgplay::transport::openssh::OpensshConnection {
+        require_ssh_client();
+        self.trust_host_key();
+        match pgplay::transport::openssh::OpensshConnection::connect(
+            &self.opts(HostKeyPolicy::Strict),
+            false,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => panic!("connect: {e}\nsshd log:\n{}", self.log()),
         }
     }
 
