@@ -1251,7 +1251,7 @@ mod tests {
     fn target() -> Target {
         Target {
             host: "pg-test".into(),
-            address: "10.0.0.1".into(),
+            address: "127.0.99.1".into(),
             port: 2222,
             user: "admin".into(),
             known_hosts: PathBuf::from("/home/u/.ssh/known_hosts"),
@@ -1280,7 +1280,7 @@ mod tests {
     #[test]
     fn unknown_host_key() {
         let log = "debug1: Server host key: ssh-ed25519 SHA256:abc\n\
-                   No ED25519 host key is known for [10.0.0.1]:2222 and you have requested strict checking.\n\
+                   No ED25519 host key is known for [127.0.99.1]:2222 and you have requested strict checking.\n\
                    Host key verification failed.";
         match classify(log, &target(), failed()) {
             TransportError::HostKeyUnknown {
@@ -1323,7 +1323,7 @@ mod tests {
                    debug1: Offering public key: /k/wrong ED25519 SHA256:w explicit\n\
                    debug1: Offering public key: /k/locked ED25519 SHA256:l explicit\n\
                    debug1: Server accepts key: /k/locked ED25519 SHA256:l explicit\n\
-                   root@10.0.0.1: Permission denied (publickey).";
+                   root@127.0.99.1: Permission denied (publickey).";
         match classify(log, &target(), failed()) {
             TransportError::AuthFailed { tried, user, .. } => {
                 assert_eq!(user, "admin");
@@ -1338,8 +1338,8 @@ mod tests {
 
     #[test]
     fn connection_refused() {
-        let log = "debug1: Connecting to 10.0.0.1 [10.0.0.1] port 2222.\n\
-                   ssh: connect to host 10.0.0.1 port 2222: Connection refused";
+        let log = "debug1: Connecting to 127.0.99.1 [127.0.99.1] port 2222.\n\
+                   ssh: connect to host 127.0.99.1 port 2222: Connection refused";
         match classify(log, &target(), failed()) {
             e @ TransportError::Unreachable { .. } => {
                 assert!(e.to_string().contains("Connection refused"), "{e}");
