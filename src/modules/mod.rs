@@ -27,8 +27,6 @@ use crate::playbook::Source;
 use crate::template::Renderer;
 use crate::transport::{Become, Connection, ExecOutput, ExecRequest, TransportError};
 
-pub use remote::FileState;
-
 /// Canonical module names.
 pub const NAMES: &[&str] = &[
     "shell",

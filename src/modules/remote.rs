@@ -26,9 +26,6 @@ pub struct Want<'a> {
 pub struct FileState {
     pub exists: bool,
     pub kind: String,
-    pub mode: String,
-    pub owner: String,
-    pub group: String,
     pub content: Option<Vec<u8>>,
 }
 
@@ -177,8 +174,7 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
 const STAT: &str = r#"
 set -u
 if [ -L "$path" ]; then k=link; elif [ -d "$path" ]; then k=directory; elif [ -f "$path" ]; then k=file; elif [ -e "$path" ]; then k=other; else echo "PGPLAY exists=0"; exit 0; fi
-set -- $(stat -c '%a %U %G' -- "$path")
-echo "PGPLAY exists=1 kind=$k mode=$1 owner=$2 group=$3"
+echo "PGPLAY exists=1 kind=$k"
 if [ "$read" = 1 ] && [ "$k" = file ]; then cat -- "$path"; fi
 "#;
 
@@ -217,8 +213,5 @@ pub async fn stat_file(ctx: &Ctx<'_>, path: &str, read: bool) -> Result<FileStat
         exists,
         content: (exists && read && kind == "file").then_some(rest),
         kind,
-        mode: field("mode"),
-        owner: field("owner"),
-        group: field("group"),
     })
 }
