@@ -75,7 +75,7 @@ fn key_values(label: &str, value: &str) -> Result<Node> {
     };
     let mut entries = Vec::new();
     let mut col = 1;
-    for word in split(value) {
+    for word in split_kv(value) {
         let Some((k, v)) = word.split_once('=') else {
             return Err(Error::Usage {
                 message: format!("{label}: '{word}' is not key=value"),
@@ -110,7 +110,9 @@ fn key_values(label: &str, value: &str) -> Result<Node> {
     })
 }
 
-fn split(s: &str) -> Vec<String> {
+/// Split Ansible's `a=1 b='two words'` form on white space outside quotes, dropping the
+/// quotes (`-e` values and free-form module arguments).
+pub fn split_kv(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;

@@ -177,13 +177,8 @@ impl Pool {
     }
 
     pub async fn close_all(&self) {
-        for slot in &self.slots {
-            let taken = std::mem::replace(&mut *slot.lock().await, Slot::Empty);
-            if let Slot::Ready(c) = taken {
-                if let Ok(c) = Arc::try_unwrap(c) {
-                    c.close().await;
-                }
-            }
+        for host in 0..self.slots.len() {
+            self.close(HostId(host)).await;
         }
     }
 }

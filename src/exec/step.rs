@@ -115,6 +115,12 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
     });
 }
 
+/// A done step paired with the value to register (the same result).
+fn registered(d: Done) -> (Done, Value) {
+    let r = d.result.clone();
+    (d, r)
+}
+
 fn failed(msg: String) -> Done {
     Done {
         status: Status::Failed,
@@ -270,13 +276,11 @@ async fn run_once_item(
             .collect::<Map<String, Value>>(),
         Ok(_) => Map::new(),
         Err(e) => {
-            let d = failed(format!(
+            return registered(failed(format!(
                 "task '{}': {}",
                 task.name,
                 super::vars::explain(&e, dropped)
-            ));
-            let r = d.result.clone();
-            return (d, r);
+            )));
         }
     };
     let attempts = match &task.until {
@@ -302,14 +306,9 @@ async fn run_once_item(
                     msg: Some(msg),
                     diff: None,
                 };
-                let r = d.result.clone();
-                return (d, r);
+                return registered(d);
             }
-            Err(Failure::Args(msg)) => {
-                let d = failed(msg);
-                let r = d.result.clone();
-                (d, r)
-            }
+            Err(Failure::Args(msg)) => registered(failed(msg)),
         };
         if let Some(until) = &task.until {
             let mut scope = vars.clone();
@@ -342,11 +341,7 @@ async fn run_once_item(
             }
             (done, registered)
         }
-        None => {
-            let d = failed("interrupted before the task ran".into());
-            let r = d.result.clone();
-            (d, r)
-        }
+        None => registered(failed("interrupted before the task ran".into())),
     }
 }
 

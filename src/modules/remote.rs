@@ -77,6 +77,25 @@ else
 fi
 "#;
 
+/// A script's first line (its `PGPLAY ...` status) and the bytes after it.
+fn split_header(stdout: &[u8]) -> (String, &[u8]) {
+    match stdout.iter().position(|b| *b == b'\n') {
+        Some(i) => (
+            String::from_utf8_lossy(&stdout[..i]).into_owned(),
+            &stdout[i + 1..],
+        ),
+        None => (String::from_utf8_lossy(stdout).into_owned(), &[]),
+    }
+}
+
+/// The value of `name=value` in a script's `PGPLAY k=v ...` status line ("" if absent).
+pub fn header_field(line: &str, name: &str) -> String {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+        .unwrap_or("")
+        .to_string()
+}
+
 fn assign(out: &mut String, name: &str, value: &str) {
     out.push_str(name);
     out.push('=');
@@ -110,17 +129,7 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
     );
     script.push_str(PUT);
     let out = ctx.exec(&script, Some(want.content)).await?;
-    let stdout = out.stdout;
-    let (header, rest) = match stdout.iter().position(|b| *b == b'\n') {
-        Some(i) => (
-            String::from_utf8_lossy(&stdout[..i]).into_owned(),
-            &stdout[i + 1..],
-        ),
-        None => (
-            String::from_utf8_lossy(&stdout).into_owned(),
-            &stdout[stdout.len()..],
-        ),
-    };
+    let (header, rest) = split_header(&out.stdout);
     if out.status != 0 || !header.starts_with("PGPLAY ") {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
         let mut o = Outcome::failed(format!(
@@ -135,13 +144,7 @@ pub async fn put_file(ctx: &Ctx<'_>, want: &Want<'_>) -> Result<Outcome, Failure
         o.data.insert("rc".into(), Value::from(out.status));
         return Ok(o);
     }
-    let field = |name: &str| -> String {
-        header
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-            .unwrap_or("")
-            .to_string()
-    };
+    let field = |name: &str| header_field(&header, name);
     let exists = field("exists") == "1";
     let content_changed = field("content") == "1";
     let attrs_changed = field("attrs") == "1";
@@ -186,32 +189,19 @@ pub async fn stat_file(ctx: &Ctx<'_>, path: &str, read: bool) -> Result<FileStat
     script.push_str(STAT);
     // Reading never changes anything: run it even in check mode.
     let out = ctx.exec(&script, None).await?;
-    let stdout = out.stdout;
-    let (header, rest) = match stdout.iter().position(|b| *b == b'\n') {
-        Some(i) => (
-            String::from_utf8_lossy(&stdout[..i]).into_owned(),
-            stdout[i + 1..].to_vec(),
-        ),
-        None => (String::from_utf8_lossy(&stdout).into_owned(), Vec::new()),
-    };
+    let (header, rest) = split_header(&out.stdout);
     if out.status != 0 || !header.starts_with("PGPLAY ") {
         return Err(Failure::Args(format!(
             "could not inspect {path}: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    let field = |name: &str| -> String {
-        header
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-            .unwrap_or("")
-            .to_string()
-    };
+    let field = |name: &str| header_field(&header, name);
     let exists = field("exists") == "1";
     let kind = field("kind");
     Ok(FileState {
         exists,
-        content: (exists && read && kind == "file").then_some(rest),
+        content: (exists && read && kind == "file").then(|| rest.to_vec()),
         kind,
     })
 }

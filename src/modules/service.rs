@@ -67,12 +67,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     };
-    let field = |f: &str| {
-        line.split_whitespace()
-            .find_map(|kv| kv.strip_prefix(f).and_then(|v| v.strip_prefix('=')))
-            .unwrap_or("")
-            .to_string()
-    };
+    let field = |f: &str| super::remote::header_field(line, f);
     let mut o = Outcome::ok(field("changed") == "1");
     o.data.insert("name".into(), Value::String(name));
     o.data

@@ -98,10 +98,8 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         return Ok(Outcome::failed(msg));
     }
     let mut o = Outcome::ok(false);
-    let elapsed = stdout
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("elapsed="))
-        .and_then(|v| v.parse::<u64>().ok())
+    let elapsed = super::remote::header_field(&stdout, "elapsed")
+        .parse::<u64>()
         .unwrap_or(0);
     o.data.insert("elapsed".into(), Value::from(elapsed));
     Ok(o)

@@ -672,7 +672,7 @@ fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
                 args.insert("_raw_params".into(), Value::String(s.clone()));
                 return Ok(args);
             }
-            for part in split_kv(s) {
+            for part in crate::extra::split_kv(s) {
                 match part.split_once('=') {
                     Some((k, v)) => {
                         args.insert(k.to_string(), Value::String(v.to_string()));
@@ -697,29 +697,6 @@ fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
             ),
         )),
     }
-}
-
-/// Split `a=1 b='two words'` on spaces outside quotes, dropping the quotes.
-fn split_kv(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    for c in s.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (None, '\'' | '"') => quote = Some(c),
-            (None, ' ' | '\t') => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            (_, c) => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// Every `after:` names a task of the same play that comes before it.
