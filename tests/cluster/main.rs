@@ -7,6 +7,8 @@
 //! the sandbox cannot start, every test fails: nothing is skipped.
 
 mod backup;
+#[path = "../common/run.rs"]
+mod run;
 mod support;
 
 use libtest_mimic::{Arguments, Failed, Trial};

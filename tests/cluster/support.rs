@@ -18,23 +18,7 @@ pub fn repo() -> PathBuf {
 }
 
 fn cluster(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(repo().join("sandbox/cluster"))
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run sandbox/cluster: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(format!(
-            "sandbox/cluster {} failed:\n{text}",
-            args.join(" ")
-        ))
-    }
+    crate::run::sandbox("sandbox/cluster", args, &[])
 }
 
 pub fn up() -> Result<(), String> {
@@ -117,37 +101,7 @@ pub fn backups(host: &str, stanza: &str) -> Vec<(String, String, Vec<String>)> {
         .collect()
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    pub fn all(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    /// Per-host recap stats from `--output json`.
-    pub fn recap(&self) -> Vec<(String, Value)> {
-        self.stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|e| e["event"] == "recap")
-            .flat_map(|e| {
-                e["hosts"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| (p[0].as_str().unwrap_or("").to_string(), p[1].clone()))
-            })
-            .collect()
-    }
-}
+pub use crate::run::Run;
 
 /// Run pgplay against the sandbox inventory.
 pub fn pgplay(args: &[&str]) -> Run {
@@ -156,16 +110,5 @@ pub fn pgplay(args: &[&str]) -> Run {
     if !args.contains(&"-i") {
         cmd.args(["-i", "inventory/sandbox.yml"]);
     }
-    match cmd.output() {
-        Ok(o) => Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        },
-        Err(e) => Run {
-            code: -1,
-            stdout: String::new(),
-            stderr: format!("cannot run pgplay: {e}"),
-        },
-    }
+    crate::run::run(cmd)
 }

@@ -10,6 +10,8 @@ mod inventory_list;
 mod language;
 mod modules;
 mod node_crontab;
+#[path = "../common/run.rs"]
+mod run;
 mod selection;
 mod support;
 mod transport_tests;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use serde_json::Value;
+pub use crate::run::Run;
 
 /// Where the test fleet keeps its state (separate from a user's own fleet).
 pub const FLEET_DIR: &str = "/var/tmp/pgplay-it-fleet";
@@ -21,22 +21,14 @@ pub struct Fleet {
 }
 
 fn fleet_cmd(args: &[&str]) -> Result<String, String> {
-    let out = Command::new(repo().join("sandbox/fleet"))
-        .args(args)
-        .env("PGPLAY_FLEET_DIR", FLEET_DIR)
-        .env("PGPLAY_FLEET_BASE", FLEET_BASE.to_string())
-        .output()
-        .map_err(|e| format!("cannot run sandbox/fleet: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(format!("sandbox/fleet {} failed:\n{text}", args.join(" ")))
-    }
+    crate::run::sandbox(
+        "sandbox/fleet",
+        args,
+        &[
+            ("PGPLAY_FLEET_DIR", FLEET_DIR.to_string()),
+            ("PGPLAY_FLEET_BASE", FLEET_BASE.to_string()),
+        ],
+    )
 }
 
 impl Fleet {
@@ -150,61 +142,6 @@ impl Fleet {
     }
 }
 
-/// A finished pgplay run.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// JSON events (with --output json).
-    pub fn events(&self) -> Vec<Value> {
-        self.stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// Per-host recap stats from the JSON output.
-    pub fn recap(&self) -> Vec<(String, Value)> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["event"] == "recap")
-            .flat_map(|e| {
-                e["hosts"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|pair| (pair[0].as_str().unwrap_or("").to_string(), pair[1].clone()))
-            })
-            .collect()
-    }
-
-    /// `(task, host, status)` of every result event.
-    pub fn results(&self) -> Vec<(String, String, String)> {
-        self.events()
-            .into_iter()
-            .filter(|e| e["event"] == "result")
-            .map(|e| {
-                (
-                    e["task"].as_str().unwrap_or("").to_string(),
-                    e["host"].as_str().unwrap_or("").to_string(),
-                    e["status"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
-    }
-
-    pub fn all(&self) -> String {
-        format!(
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 pub fn pgplay<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     pgplay_in(&repo(), args)
 }
@@ -224,19 +161,8 @@ pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
     if let (Some(c), false) = (connection(), is_inventory) {
         cmd.args(["-c", &c]);
     }
-    let out = cmd.current_dir(cwd).env("HOME", cwd).output();
-    match out {
-        Ok(o) => Run {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        },
-        Err(e) => Run {
-            code: -1,
-            stdout: String::new(),
-            stderr: format!("cannot run pgplay: {e}"),
-        },
-    }
+    cmd.current_dir(cwd).env("HOME", cwd);
+    crate::run::run(cmd)
 }
 
 pub fn tempdir() -> tempfile::TempDir {
