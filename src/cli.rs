@@ -125,6 +125,11 @@ pub struct PlaybookArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value_t = Output::Auto)]
     pub output: Output,
+
+    /// Answer yes to the question a destructive playbook (pgsql-pitr) asks before it starts;
+    /// needed when not on a terminal.
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
 }
 
 /// Show the inventory like ansible-inventory.

@@ -201,6 +201,19 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         print!("{}", listing(a, &inv, &pb, &sel));
         return Ok(exit::OK);
     }
+    // Destructive plays: -l, the typed pg_pitr of every host, and a yes — before connecting.
+    let to_confirm = crate::guard::check(
+        &inv,
+        &pb,
+        &sel.hosts,
+        &sel.tasks,
+        a.limit.as_deref(),
+        &extra_vars,
+    )?;
+    if !a.graph && !a.check && !crate::guard::confirm(&pb.name, &to_confirm, a.yes)? {
+        eprintln!("not confirmed: nothing was done");
+        return Ok(exit::ERROR);
+    }
     let mut plans = Vec::new();
     for (i, play) in pb.plays.iter().enumerate() {
         plans.push(if sel.hosts[i].is_empty() {
@@ -232,6 +245,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         user: a.user.clone(),
         timeout: Duration::from_secs(a.timeout.max(1)),
         extra_vars,
+        rerun: rerun(a),
     };
     let format = match a.output {
         Output::Json => Format::Json,
@@ -279,6 +293,28 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         summary.exit_code
     });
     Ok(code)
+}
+
+/// This run's command line without tags (`... -t <step>` continues it).
+fn rerun(a: &PlaybookArgs) -> String {
+    use crate::transport::quote;
+    let mut out = format!("pgplay {}", quote(&a.playbook));
+    if let Some(i) = &a.inventory {
+        out.push_str(&format!(" -i {}", quote(&i.to_string_lossy())));
+    }
+    if let Some(l) = &a.limit {
+        out.push_str(&format!(" -l {}", quote(l)));
+    }
+    for e in &a.extra_vars {
+        out.push_str(&format!(" -e {}", quote(e)));
+    }
+    if a.connection != Connection::Russh {
+        out.push_str(&format!(" -c {:?}", a.connection).to_lowercase());
+    }
+    if a.yes {
+        out.push_str(" --yes");
+    }
+    out
 }
 
 fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> String {

@@ -45,6 +45,8 @@ pub struct Options {
     pub user: Option<String>,
     pub timeout: Duration,
     pub extra_vars: Map<String, Value>,
+    /// This run's command line without its tags, for "to continue, run ..." messages.
+    pub rerun: String,
 }
 
 /// Per-host state carried across tasks and plays.

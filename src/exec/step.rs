@@ -433,6 +433,13 @@ async fn call_module(
             })
         })?
     };
+    let progress = |message: String| {
+        engine.emit(crate::report::Event::Progress {
+            task: task.name.clone(),
+            host: h.name.clone(),
+            message,
+        })
+    };
     let ctx = Ctx {
         conn: &conn,
         host: &h.name,
@@ -443,6 +450,8 @@ async fn call_module(
         renderer: &engine.renderer,
         vars,
         source: &engine.pb.source,
+        inv: &engine.inv,
+        progress: &progress,
     };
     modules::run(&task.action.module, &ctx, args).await
 }

@@ -79,6 +79,10 @@ pub fn context(
         "playbook_name".into(),
         Value::String(engine.pb.name.clone()),
     );
+    vars.insert(
+        "pgplay_rerun".into(),
+        Value::String(engine.opts.rerun.clone()),
+    );
     engine.renderer.resolve_vars_lenient(&Value::Object(vars))
 }
 

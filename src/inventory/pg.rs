@@ -331,9 +331,22 @@ fn repo_key_span(c: &Ctx<'_>, method: &str, key: &str) -> Span {
 }
 
 fn check_repo(c: &Ctx<'_>, method: &str, repo: &Map<String, Value>) -> Result<()> {
+    check_repo_with(repo, &format!("pgbackrest_repo.{method}"), &|key| {
+        repo_key_span(c, method, key)
+    })
+}
+
+/// Check one repository definition (`pgbackrest_repo.<name>`, or `pg_pitr.repo`): every key a
+/// pgBackRest repository option, single values on one line, and the options that go together
+/// present together. `prefix` names the definition in errors; `span_of` places a key.
+pub fn check_repo_with(
+    repo: &Map<String, Value>,
+    prefix: &str,
+    span_of: &dyn Fn(&str) -> Span,
+) -> Result<()> {
     for (key, value) in repo {
-        let span = repo_key_span(c, method, key);
-        let name = format!("pgbackrest_repo.{method}.{key}");
+        let span = span_of(key);
+        let name = format!("{prefix}.{key}");
         if !REPO_KEYS.contains(&key.as_str()) {
             let err = Error::invalid(&span, name, "not a pgBackRest repository option");
             return Err(match did_you_mean(key, REPO_KEYS.iter().copied()) {
@@ -368,8 +381,8 @@ fn check_repo(c: &Ctx<'_>, method: &str, repo: &Map<String, Value>) -> Result<()
     };
     let fail = |key: &str, msg: String| {
         Err(Error::invalid(
-            &repo_key_span(c, method, key),
-            format!("pgbackrest_repo.{method}.{key}"),
+            &span_of(key),
+            format!("{prefix}.{key}"),
             msg,
         ))
     };

@@ -14,6 +14,7 @@ mod debug;
 mod fail;
 mod file;
 mod lineinfile;
+mod pitr;
 mod remote;
 mod service;
 mod set_fact;
@@ -42,6 +43,7 @@ pub const NAMES: &[&str] = &[
     "assert",
     "fail",
     "backup_info",
+    "pitr",
 ];
 
 /// Argument names each module accepts (`*` = any).
@@ -107,6 +109,7 @@ fn spec(module: &str) -> &'static [&'static str] {
         "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
         "fail" => &["msg"],
         "backup_info" => &["stanza"],
+        "pitr" => &["step"],
         _ => &[],
     }
 }
@@ -166,6 +169,10 @@ pub struct Ctx<'a> {
     pub renderer: &'a Renderer,
     pub vars: &'a Value,
     pub source: &'a Source,
+    /// The whole inventory (a module acting for a cluster looks up its other members).
+    pub inv: &'a crate::inventory::Inventory,
+    /// Say how far a long step is (shown while it runs; rate-limit it yourself).
+    pub progress: &'a (dyn Fn(String) + Send + Sync),
 }
 
 impl Ctx<'_> {
@@ -291,6 +298,7 @@ pub async fn run(
         "assert" => assert::run(ctx, args),
         "fail" => fail::run(args),
         "backup_info" => backup_info::run(ctx, args).await,
+        "pitr" => pitr::run(ctx, args).await,
         other => Err(Failure::Args(format!("unknown module '{other}'"))),
     }
 }

@@ -12,6 +12,7 @@ const PLAYBOOKS: &[(&str, &str)] = &[
         "pgsql-backup",
         include_str!("../../playbooks/pgsql-backup.yml"),
     ),
+    ("pgsql-pitr", include_str!("../../playbooks/pgsql-pitr.yml")),
 ];
 
 const TASK_FILES: &[(&str, &str)] = &[];

@@ -26,6 +26,8 @@ const PLAY_KEYS: &[&str] = &[
     "environment",
     "ignore_errors",
     "no_log",
+    "confirm",
+    "require_limit",
 ];
 
 const TASK_KEYS: &[&str] = &[
@@ -286,6 +288,8 @@ impl Lowering<'_> {
         let mut tasks_node = None;
         let mut inherit = Inherit::default();
         let mut any_errors_fatal = false;
+        let mut confirm = None;
+        let mut require_limit = false;
         for (k, v) in entries(node, "play")? {
             let key = k.key_text();
             match key.as_str() {
@@ -305,6 +309,8 @@ impl Lowering<'_> {
                 "environment" => inherit.environment = json_map(v, "environment")?,
                 "ignore_errors" => inherit.ignore_errors = Some(boolean(v, "ignore_errors")?),
                 "no_log" => inherit.no_log = Some(boolean(v, "no_log")?),
+                "confirm" => confirm = Some(string(v, "confirm")?),
+                "require_limit" => require_limit = boolean(v, "require_limit")?,
                 _ => return Err(unknown_key(k, PLAY_KEYS, "play")),
             }
         }
@@ -332,6 +338,8 @@ impl Lowering<'_> {
             defaults,
             tasks,
             any_errors_fatal,
+            confirm,
+            require_limit,
         })
     }
 

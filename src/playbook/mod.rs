@@ -49,6 +49,11 @@ pub struct Play {
     pub defaults: Map<String, Value>,
     pub tasks: Vec<Task>,
     pub any_errors_fatal: bool,
+    /// pgplay's `confirm:`: a template rendered per host of the play into the lines shown
+    /// before asking "proceed?" (on a terminal; `--yes` otherwise). Destructive plays.
+    pub confirm: Option<String>,
+    /// pgplay's `require_limit: true`: the play refuses to run without `-l`.
+    pub require_limit: bool,
 }
 
 /// What a task runs: a module and its (untemplated) arguments.

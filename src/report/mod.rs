@@ -80,6 +80,12 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// A long-running step says how far it is (e.g. WAL replay during recovery).
+    Progress {
+        task: String,
+        host: String,
+        message: String,
+    },
     Recap {
         hosts: Vec<(String, Stats)>,
         interrupted: bool,

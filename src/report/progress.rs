@@ -82,12 +82,18 @@ impl Reporter for Progress {
                     Status::Failed | Status::Unreachable | Status::Ignored
                 ) || self.verbose > 0
                     || (self.diff && matches!(event, Event::Result { diff: Some(_), .. }));
-                if show {
+                let own_report = matches!(event, Event::Result { result, .. } if result.get("pgplay_show").is_some());
+                if show || own_report {
                     let mut last = None;
                     let line = text::render(event, self.verbose, self.diff, &mut last);
                     let _ = self.multi.println(line.trim_start().trim_end());
                 }
                 let _ = &self.last_task;
+            }
+            Event::Progress { host, message, .. } => {
+                if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
+                    bar.set_message(message.clone());
+                }
             }
             Event::Warning { .. } => {
                 let mut last = None;

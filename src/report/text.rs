@@ -234,6 +234,11 @@ pub fn render(
             }
         }
         Event::Warning { message } => out.push_str(&format!("[WARNING]: {message}\n")),
+        Event::Progress {
+            task,
+            host,
+            message,
+        } => out.push_str(&format!("  ... [{host}] {task}: {message}\n")),
         Event::Recap {
             hosts, interrupted, ..
         } => {

@@ -109,6 +109,42 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// A node from a plain JSON value, every position set to `<label>` (for values that were
+    /// merged or computed after loading).
+    pub fn from_json(value: &Value, label: &str) -> Node {
+        let span = Span {
+            file: Arc::from(label),
+            line: 1,
+            col: 1,
+        };
+        let kind = match value {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Kind::Int(i),
+                None => Kind::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            Value::String(s) => Kind::Str(s.clone()),
+            Value::Array(items) => {
+                Kind::Seq(items.iter().map(|i| Node::from_json(i, label)).collect())
+            }
+            Value::Object(m) => Kind::Map(
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            Node {
+                                kind: Kind::Str(k.clone()),
+                                span: span.clone(),
+                            },
+                            Node::from_json(v, label),
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        Node { kind, span }
+    }
+
     /// Convert to a plain JSON value (positions are dropped; keys become strings).
     pub fn to_json(&self) -> Value {
         match &self.kind {

@@ -1,0 +1,257 @@
+//! What is checked and asked before the first connection of a run that changes data.
+//!
+//! A play marked `require_limit: true` refuses to run without `-l` (a PITR never runs on
+//! "all"). Tasks of the `pitr` module have their `pg_pitr` read and checked for every host
+//! they run on — target, paths, the member's part (restored, re-initialised, rehearsal) —
+//! and the cluster checked as a whole (its primary selected, Patroni not in play yet). A play
+//! with `confirm:` then shows, per host, what it will do, and asks on a terminal; `--yes`
+//! answers for scripts, and without a terminal and without `--yes` the run is refused.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::inventory::{HostId, Inventory};
+use crate::pitr::{Job, Member, Pitr};
+use crate::playbook::{Play, Playbook, TaskId};
+use crate::template::Renderer;
+
+/// A host's variables as its tasks see them before anything ran: play defaults < inventory
+/// < play vars < extra vars, with `inventory_hostname`; templates resolved where they can be.
+pub fn static_vars(
+    inv: &Inventory,
+    host: HostId,
+    play: &Play,
+    extra: &Map<String, Value>,
+    renderer: &Renderer,
+) -> Value {
+    let h = inv.host(host);
+    let mut vars = play.defaults.clone();
+    vars.extend(h.inventory_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(play.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.insert("inventory_hostname".into(), Value::String(h.name.clone()));
+    vars.entry("ansible_host")
+        .or_insert(Value::String(h.conn.address.clone()));
+    renderer.resolve_vars_lenient(&Value::Object(vars)).0
+}
+
+/// Check the selected plays; returns the lines to confirm (per play that asks).
+pub fn check(
+    inv: &Inventory,
+    pb: &Playbook,
+    hosts: &[Vec<HostId>],
+    tasks: &[Vec<TaskId>],
+    limit: Option<&str>,
+    extra: &Map<String, Value>,
+) -> Result<Vec<String>> {
+    let renderer = Renderer::new();
+    let mut lines = Vec::new();
+    for (i, play) in pb.plays.iter().enumerate() {
+        if hosts[i].is_empty() {
+            continue;
+        }
+        if play.require_limit && limit.is_none() {
+            return Err(Error::usage(format!(
+                "{} replaces data: it never runs on every host; name the cluster with -l",
+                pb.name
+            ))
+            .with_hint(format!("e.g. pgplay {} -l pg-meta ...", pb.name)));
+        }
+        let pitr_tasks = tasks[i]
+            .iter()
+            .any(|t| play.tasks[t.0].action.module == "pitr");
+        let mut pitr_lines: BTreeMap<HostId, String> = BTreeMap::new();
+        if pitr_tasks {
+            pitr_lines = check_pitr(inv, play, &hosts[i], extra, &renderer)?;
+        }
+        if let Some(template) = &play.confirm {
+            for h in &hosts[i] {
+                let mut vars = static_vars(inv, *h, play, extra, &renderer);
+                if let (Value::Object(m), Some(line)) = (&mut vars, pitr_lines.get(h)) {
+                    m.insert("pgplay_pitr".into(), Value::String(line.clone()));
+                }
+                let text = renderer.render("confirm", template, &vars).map_err(|e| {
+                    Error::invalid(&play.span, "confirm", format!("{}: {e}", inv.host(*h).name))
+                })?;
+                lines.extend(
+                    text.lines()
+                        .map(str::trim_end)
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// `pg_pitr` for every PostgreSQL host of the play, and the cluster rules.
+fn check_pitr(
+    inv: &Inventory,
+    play: &Play,
+    hosts: &[HostId],
+    extra: &Map<String, Value>,
+    renderer: &Renderer,
+) -> Result<BTreeMap<HostId, String>> {
+    let mut out = BTreeMap::new();
+    // cluster -> (selected primary, selected members that need it)
+    let mut clusters: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    for &h in hosts {
+        let host = inv.host(h);
+        let Some(pg) = &host.domain.pg else { continue };
+        let vars = static_vars(inv, h, play, extra, renderer);
+        let pitr = match host.var_nodes.get("pg_pitr") {
+            Some(node) => Pitr::from_node(node)?,
+            None => match vars.get("pg_pitr") {
+                Some(v) => Pitr::from_value(v)?,
+                None => {
+                    return Err(Error::usage(format!(
+                        "pg_pitr is not defined for {} ({}): there is no recovery target",
+                        host.name, pg.cluster
+                    ))
+                    .with_hint(
+                        "give one with -e, e.g. -e '{\"pg_pitr\": {\"time\": \"2026-07-13 10:00:00+00\"}}' ({} recovers to the end of the archived WAL)",
+                    ))
+                }
+            },
+        };
+        let span = pitr.span.clone();
+        let member =
+            Member::from_vars(&vars).map_err(|m| Error::invalid(&host.span, "pg_cluster", m))?;
+        if member.patroni {
+            return Err(Error::invalid(
+                &host.span,
+                "patroni_enabled",
+                format!(
+                    "{} ({}) is managed by Patroni (patroni_enabled is true, Pigsty's default): pgsql-pitr does not drive Patroni yet, and stopping PostgreSQL under it would fail over instead of recovering",
+                    host.name, pg.cluster
+                ),
+            )
+            .with_hint("set patroni_enabled: false only if PostgreSQL runs under systemd (postgres.service) without Patroni"));
+        }
+        let job = Job::new(member, pitr).map_err(|m| Error::invalid(&span, "pg_pitr", m))?;
+        if !job.rehearsal {
+            let entry = clusters.entry(pg.cluster.clone()).or_default();
+            if job.member.is_primary() {
+                entry.0 = true;
+            } else {
+                entry.1.push(host.name.clone());
+            }
+        }
+        if let Some(src) = &job.pitr.source {
+            check_source(inv, &job, src, &span)?;
+        }
+        out.insert(h, job.describe());
+    }
+    for (cluster, (primary, others)) in clusters {
+        if !primary {
+            let primary_name = inv
+                .hosts
+                .iter()
+                .find(|h| {
+                    h.domain.pg.as_ref().is_some_and(|p| {
+                        p.cluster == cluster && p.role == crate::inventory::PgRole::Primary
+                    })
+                })
+                .map(|h| h.name.clone())
+                .unwrap_or_else(|| "(none in the inventory)".into());
+            return Err(Error::usage(format!(
+                "the limit selects {} of {cluster} but not its primary {primary_name}: a PITR restores the primary and re-initialises the replicas from it",
+                others.join(", ")
+            ))
+            .with_hint(format!(
+                "use -l {cluster}; to rehearse on one host only, restore into another directory: pg_pitr: {{ data: /pg/data9, port: 15432, ... }}"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// A source cluster of the inventory whose backups live on its own disk cannot be restored
+/// elsewhere.
+fn check_source(inv: &Inventory, job: &Job, src: &str, span: &crate::yaml::Span) -> Result<()> {
+    if job.pitr.repo.is_some() || src == job.member.cluster {
+        return Ok(());
+    }
+    let source_members: Vec<&crate::inventory::Host> = inv
+        .hosts
+        .iter()
+        .filter(|h| h.domain.pg.as_ref().is_some_and(|p| p.cluster == src))
+        .collect();
+    let Some(first) = source_members.first() else {
+        return Ok(()); // not in this inventory: the repository will tell
+    };
+    let Some(pg) = &first.domain.pg else {
+        return Ok(());
+    };
+    let local = |repo: &Map<String, Value>, method: &str| {
+        let kind = repo
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(if method == "local" { "posix" } else { "?" });
+        kind == "posix" && repo.get("host").is_none()
+    };
+    if local(&pg.repo, &pg.method) {
+        return Err(Error::invalid(
+            span,
+            "pg_pitr.cluster",
+            format!(
+                "{src} backs up to '{}', a repository on its own disk ({}), which {} cannot read",
+                pg.method, first.name, job.member.host
+            ),
+        )
+        .with_hint(format!(
+            "back {src} up to a shared repository (e.g. pgbackrest_method: minio) and restore from there, or name it with pg_pitr.repo"
+        )));
+    }
+    if pg.method != job.member.method {
+        return Err(Error::invalid(
+            span,
+            "pg_pitr.cluster",
+            format!(
+                "{src} backs up to repository '{}', but {} would read '{}' (its own pgbackrest_method)",
+                pg.method, job.member.host, job.member.method
+            ),
+        )
+        .with_hint(format!(
+            "give the source's repository with pg_pitr.repo, or -e pgbackrest_method={}",
+            pg.method
+        )));
+    }
+    Ok(())
+}
+
+/// Ask on a terminal; refuse without one unless `yes`. `Ok(false)`: the user said no.
+pub fn confirm(playbook: &str, lines: &[String], yes: bool) -> Result<bool> {
+    if lines.is_empty() {
+        return Ok(true);
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{playbook} will change these hosts:");
+    for l in lines {
+        let _ = writeln!(err, "  {l}");
+    }
+    if yes {
+        let _ = writeln!(err, "(--yes given: proceeding)");
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::usage(format!(
+            "{playbook} replaces data and asks before it starts, but this is not a terminal"
+        ))
+        .with_hint(
+            "add --yes (-y) to confirm, or --check to see the plan without changing anything",
+        ));
+    }
+    let _ = write!(err, "Proceed? [y/N] ");
+    let _ = err.flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}

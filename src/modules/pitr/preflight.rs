@@ -1,0 +1,479 @@
+//! `preflight`: before anything is stopped, read the source stanza from the real repository
+//! and decide (or refuse): the stanza and backup set exist, the target lies in the recovery
+//! window, which timeline leads to it. Read-only, so it runs in check mode too; the one write
+//! it may make is to the live primary of the cluster's own stanza when the target lies past
+//! the archived WAL: an empty transaction and a WAL switch, so the newest WAL reaches the
+//! repository (not in check mode).
+
+use serde_json::{json, Value};
+
+use super::{
+    env, kv, rerun, sections, sh, skip, stderr, stdout, stuck, Ctx, Failure, Outcome, PSQL,
+};
+use crate::pitr::wal::{parse_dump, parse_history, Archive, DUMP_FILTER};
+use crate::pitr::window::{self, Dumps};
+use crate::pitr::{info::StanzaInfo, Job, Segment, Target, DEFAULT_SEG_SIZE};
+use crate::transport::quote;
+
+/// What the probe found on the host.
+struct Probe {
+    cpus: u32,
+    version: String,
+    seg_size: u64,
+    unsupported: Vec<String>,
+    live_pid: Option<String>,
+    live_primary: bool,
+}
+
+pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
+    if !job.restores() {
+        return Ok(skip(format!(
+            "{} is a replica: it is re-initialised from the restored primary in 'up' (a replica restored from the repository on its own could replay the old history past the target)",
+            job.member.host
+        )));
+    }
+    let probe = probe(ctx, job).await?;
+    if let Some(refusal) = check_target_dir(ctx, job).await? {
+        return Ok(refusal);
+    }
+    // The task runs even in check mode (it only reads); the run's own mode decides the write.
+    let run_checks = ctx
+        .vars
+        .get("ansible_check_mode")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let flushable = !job.clone && probe.live_primary && !run_checks;
+    let mut flushed: Option<String> = None;
+    let (decision, info) = loop {
+        let (info, archives, dumps) = read_repository(ctx, job, &probe).await?;
+        let info = match info {
+            Ok(i) => i,
+            Err(e) => return Ok(refuse(ctx, job, e)),
+        };
+        match window::decide(&job.pitr, &info, &archives, &dumps) {
+            Ok(d) => break (d, info),
+            Err(e) if window::is_too_late(&e) && flushable && flushed.is_none() => {
+                flushed = Some(flush(ctx, job).await?);
+            }
+            Err(e) => return Ok(refuse(ctx, job, e)),
+        }
+    };
+
+    let set = decision.backup.label.clone();
+    let argv = job.restore_argv(&set, decision.timeline);
+    let command = crate::transport::join_argv(&argv);
+    let then = match (&job.pitr.target, job.action()) {
+        (Target::Latest, _) => {
+            "promote (recovery to the end of the WAL always ends recovery)".to_string()
+        }
+        (_, a) => a.as_str().to_string(),
+    };
+    let repo = job
+        .repo_options(&probe.unsupported)
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "repo1-type" | "repo1-path" | "repo1-s3-endpoint" | "repo1-s3-bucket"
+            )
+        })
+        .map(|(k, v)| format!("{}={v}", k.trim_start_matches("repo1-")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut show = format!(
+        "PITR plan for {} ({} {}):\n",
+        job.member.host, job.member.cluster, job.member.role
+    );
+    let mut line = |k: &str, v: String| show.push_str(&format!("  {k:<13}{v}\n"));
+    line(
+        "source",
+        format!(
+            "stanza {} ({}), repository {} ({}){}",
+            job.source,
+            info.current_db()
+                .map(|d| format!("PostgreSQL {}, system id {}", d.version, d.system_id))
+                .unwrap_or_default(),
+            job.pitr
+                .repo
+                .as_ref()
+                .map(|_| "pg_pitr.repo".to_string())
+                .unwrap_or_else(|| job.member.method.clone()),
+            if repo.is_empty() {
+                "posix".into()
+            } else {
+                repo
+            },
+            if job.clone {
+                format!("; a clone into {}", job.member.cluster)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    line(
+        "backup set",
+        format!(
+            "{} ({}, ended {}, LSN {}, timeline {})",
+            set,
+            decision.backup.kind,
+            decision.backup.stop_time().utc(),
+            decision
+                .backup
+                .stop_lsn()
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+            decision.backup.timeline().unwrap_or(1)
+        ),
+    );
+    line("target", format!("{}; then {then}", decision.expect));
+    line(
+        "timeline",
+        format!(
+            "{} — {}",
+            crate::pitr::job::timeline_words(decision.timeline, decision.timeline_id),
+            decision.why_timeline
+        ),
+    );
+    line("window", decision.window.describe());
+    line(
+        "data",
+        format!(
+            "{} on port {}{}",
+            job.data,
+            job.port,
+            if job.rehearsal {
+                " (a rehearsal: the live instance is not touched)"
+            } else {
+                ""
+            }
+        ),
+    );
+    line("archive", job.archive_why.clone());
+    if !job.rehearsal {
+        line(
+            "stops",
+            match &probe.live_pid {
+                Some(pid) => format!(
+                    "PostgreSQL on {} (pid {pid}); the replicas first",
+                    job.member.host
+                ),
+                None => "nothing: PostgreSQL is not running here".into(),
+            },
+        );
+        if job.pitr.backup {
+            line(
+                "moves aside",
+                format!("{} to {}-backup-<date>", job.data, job.data),
+            );
+        }
+    }
+    if let Some(f) = &flushed {
+        line("archived", f.clone());
+    }
+    if !probe.unsupported.is_empty() {
+        line(
+            "left out",
+            format!(
+                "repository option(s) {} (unknown to this pgbackrest, version {})",
+                probe.unsupported.join(", "),
+                probe.version
+            ),
+        );
+    }
+    line("config", job.conf_path.clone());
+    line("command", command.clone());
+    let mut o = Outcome::ok(false);
+    o.data.insert("pgplay_show".into(), Value::String(show));
+    o.data.insert("cmd".into(), Value::String(command));
+    let fact = json!({
+        "set": set,
+        "timeline": decision.timeline.setting(),
+        "timeline_id": decision.timeline_id,
+        "process_max": (probe.cpus).max(1),
+        "unsupported": probe.unsupported,
+        "seg_size": probe.seg_size,
+        "expect": decision.expect,
+        "window": decision.window.describe(),
+        "flushed": flushed.is_some(),
+    });
+    o.data.insert("pitr".into(), fact.clone());
+    o.facts.insert("pitr_preflight".into(), fact);
+    Ok(o)
+}
+
+fn refuse(ctx: &Ctx<'_>, job: &Job, why: String) -> Outcome {
+    let state = if job.rehearsal {
+        "nothing was changed (a rehearsal touches nothing live)".to_string()
+    } else {
+        format!(
+            "nothing was changed: PostgreSQL on {} is as it was",
+            job.member.host
+        )
+    };
+    stuck(
+        format!(
+            "preflight refused the PITR of {} from stanza {}: {why}",
+            job.member.cluster, job.source
+        ),
+        &state,
+        &format!(
+            "fix pg_pitr and run again: {}",
+            rerun(ctx, "down,pitr,up").replace(" -t down,pitr,up", "")
+        ),
+    )
+}
+
+async fn probe(ctx: &Ctx<'_>, job: &Job) -> Result<Probe, Failure> {
+    let repo = job
+        .pitr
+        .repo
+        .clone()
+        .unwrap_or_else(|| job.member.repo.clone());
+    let keys: Vec<String> = repo.keys().map(|k| quote(k)).collect();
+    let script = format!(
+        r#"{env}{psql}
+command -v pgbackrest > /dev/null || {{ echo "pgbackrest is not installed on this host" >&2; exit 90; }}
+echo "cpus=$(nproc)"
+echo "version=$(pgbackrest version 2>/dev/null | awk '{{print $2}}')"
+echo "segsize=$("$BIN/pg_controldata" "$LIVE" 2>/dev/null | awk -F: '/Bytes per WAL segment/ {{gsub(/ /, "", $2); print $2}}')"
+pid=$(pg_pid "$LIVE"); echo "live_pid=$pid"
+if [ -n "$pid" ]; then echo "live_recovery=$(q "$LIVEPORT" -c 'select pg_is_in_recovery()' 2>/dev/null)"; fi
+opts=$(dbsu pgbackrest --log-level-console=off help restore 2>/dev/null; dbsu pgbackrest --log-level-console=off help backup 2>/dev/null)
+for key in {keys}; do
+  opt="repo-$(printf '%s' "$key" | tr _ - )"
+  if ! printf '%s\n' "$opts" | grep -qE -- "^[[:space:]]+--$opt([[:space:]]|$)"; then echo "unknown=$key"
+  elif dbsu pgbackrest --log-level-console=off help restore "$opt" 2>/dev/null | grep -q 'FOR BETA TESTING ONLY'; then echo "unknown=$key"; fi
+done
+"#,
+        env = env(job),
+        psql = PSQL,
+        keys = if keys.is_empty() {
+            "''".to_string()
+        } else {
+            keys.join(" ")
+        }
+    );
+    let out = sh(ctx, &script, None).await?;
+    if out.status != 0 {
+        return Err(Failure::Args(format!(
+            "cannot probe {}: {}",
+            job.member.host,
+            stderr(&out)
+        )));
+    }
+    let text = stdout(&out);
+    let m = kv(&text);
+    let unsupported: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("unknown="))
+        .filter(|k| !k.is_empty())
+        .map(String::from)
+        .collect();
+    let live_pid = m.get("live_pid").filter(|p| !p.is_empty()).cloned();
+    Ok(Probe {
+        cpus: m.get("cpus").and_then(|c| c.parse().ok()).unwrap_or(1),
+        version: m.get("version").cloned().unwrap_or_default(),
+        seg_size: m
+            .get("segsize")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DEFAULT_SEG_SIZE),
+        unsupported,
+        live_primary: live_pid.is_some() && m.get("live_recovery").map(String::as_str) == Some("f"),
+        live_pid,
+    })
+}
+
+/// A rehearsal directory must be new, empty, or an earlier rehearsal of pgplay's that is not
+/// running; its port must be free.
+async fn check_target_dir(ctx: &Ctx<'_>, job: &Job) -> Result<Option<Outcome>, Failure> {
+    if !job.rehearsal {
+        return Ok(None);
+    }
+    let script = format!(
+        r#"{env}
+[ -n "$(ls -A "$DATA" 2>/dev/null)" ] && echo "nonempty=1"
+[ -f "$DATA/.pgplay-rehearsal" ] && echo "marker=1"
+echo "running=$(pg_pid "$DATA")"
+if command -v ss > /dev/null; then ss -ltnH "( sport = :$PORT )" 2>/dev/null | grep -q . && echo "busy=1"; fi
+true
+"#,
+        env = env(job)
+    );
+    let out = sh(ctx, &script, None).await?;
+    let m = kv(&stdout(&out));
+    let next = format!(
+        "choose another pg_pitr.data / port, or remove the earlier rehearsal: {}",
+        rerun(ctx, "discard")
+    );
+    if m.contains_key("nonempty") && !m.contains_key("marker") {
+        return Ok(Some(stuck(
+            format!("{} exists and is not empty, and it is not a rehearsal pgplay made: it is never overwritten", job.data),
+            "nothing was changed",
+            &next,
+        )));
+    }
+    if m.get("running").is_some_and(|p| !p.is_empty()) {
+        return Ok(Some(stuck(
+            format!(
+                "the earlier rehearsal in {} is running (pid {})",
+                job.data, m["running"]
+            ),
+            "nothing was changed",
+            &next,
+        )));
+    }
+    if m.contains_key("busy") {
+        return Ok(Some(stuck(
+            format!("port {} is already in use on {}", job.port, job.member.host),
+            "nothing was changed",
+            &next,
+        )));
+    }
+    Ok(None)
+}
+
+type Repo = (Result<StanzaInfo, String>, Vec<Archive>, Dumps);
+
+/// The stanza's info, archive listings, timeline histories, and pg_waldump summaries of the
+/// segments that matter (two exchanges).
+async fn read_repository(ctx: &Ctx<'_>, job: &Job, probe: &Probe) -> Result<Repo, Failure> {
+    let conf = job
+        .conf(probe.cpus, &probe.unsupported)
+        .map_err(Failure::Args)?;
+    let head = format!(
+        r#"{env}
+D=$(dbsu mktemp -d /pg/tmp/pgplay-pitr.XXXXXX) || {{ echo "cannot make a scratch directory in /pg/tmp" >&2; exit 90; }}
+trap 'rm -rf "$D"' EXIT
+dbsu sh -c 'umask 077; cat > "$1"' _ "$D/pgbackrest.conf"
+B() {{ dbsu pgbackrest --config="$D/pgbackrest.conf" --stanza="$STANZA" --log-level-console=error --log-level-stderr=error --log-level-file=off "$@"; }}
+"#,
+        env = env(job)
+    );
+    let script = format!(
+        r#"{head}
+echo "==info"; B --output=json info 2>&1; echo
+for id in $(B repo-ls "archive/$STANZA" 2>/dev/null | grep -E '^[0-9]+-[0-9]+$'); do
+  echo "==listing $id"; B repo-ls --recurse "archive/$STANZA/$id"
+  for h in $(B repo-ls --filter='\.history$' "archive/$STANZA/$id"); do echo "==history $id $h"; B repo-get "archive/$STANZA/$id/$h"; done
+done
+"#
+    );
+    let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
+    if out.status != 0 {
+        return Err(Failure::Args(format!(
+            "cannot read the repository from {}: {}",
+            job.member.host,
+            stderr(&out)
+        )));
+    }
+    let mut info_text = String::new();
+    let mut archives: Vec<Archive> = Vec::new();
+    for (head, body) in sections(&stdout(&out)) {
+        let parts: Vec<&str> = head.split_whitespace().collect();
+        match parts.as_slice() {
+            ["info"] => info_text = body,
+            ["listing", id] => archives.push(Archive::from_listing(id, &body, probe.seg_size)),
+            ["history", id, name] => {
+                let tli = u32::from_str_radix(name.trim_end_matches(".history"), 16).unwrap_or(0);
+                if let (Some(a), Ok(h)) = (
+                    archives.iter_mut().find(|a| a.id == *id),
+                    parse_history(&body),
+                ) {
+                    a.histories.insert(tli, h);
+                }
+            }
+            _ => {}
+        }
+    }
+    let info = if info_text.trim_start().starts_with('[') {
+        StanzaInfo::parse(&info_text, &job.source)
+    } else {
+        Err(format!(
+            "the repository cannot be read: {}",
+            info_text
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output from pgbackrest info")
+        ))
+    };
+    archives.sort_by(|a, b| {
+        let n = |id: &str| {
+            id.rsplit('-')
+                .next()
+                .and_then(|x| x.parse::<u32>().ok())
+                .unwrap_or(0)
+        };
+        n(&a.id).cmp(&n(&b.id))
+    });
+    let want = window::segments_to_read(&archives, 16);
+    let mut dumps = Dumps::new();
+    if !want.is_empty() {
+        let mut script = format!("{head}\nF={}\n", quote(DUMP_FILTER));
+        for (id, seg) in &want {
+            let Some(path) = archives
+                .iter()
+                .find(|a| a.id == *id)
+                .and_then(|a| a.files.get(seg))
+            else {
+                continue;
+            };
+            let name = seg.name(probe.seg_size);
+            script.push_str(&format!(
+                r#"echo "==dump {id} {name}"
+if B repo-get {src} > "$D/raw"; then
+  case {src} in *.gz) gzip -dc ;; *.lz4) lz4 -dc ;; *.zst) zstd -dc ;; *.bz2) bzip2 -dc ;; *) cat ;; esac < "$D/raw" > "$D/{name}" 2>/dev/null
+  TZ=UTC "$BIN/pg_waldump" "$D/{name}" 2>/dev/null | awk "$F"
+fi
+rm -f "$D/raw" "$D/{name}"
+"#,
+                src = quote(&format!("archive/{}/{id}/{path}", job.source)),
+            ));
+        }
+        let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
+        for (head, body) in sections(&stdout(&out)) {
+            let parts: Vec<&str> = head.split_whitespace().collect();
+            if let ["dump", id, name] = parts.as_slice() {
+                if let Some(seg) = Segment::parse(name, probe.seg_size) {
+                    dumps.insert((id.to_string(), seg), parse_dump(&body));
+                }
+            }
+        }
+    }
+    Ok((info, archives, dumps))
+}
+
+/// Make the newest WAL of the live primary reach the repository: an empty transaction (so
+/// there is a commit to stop at after the target), a WAL switch, and a wait for the archiver.
+pub(super) async fn flush(ctx: &Ctx<'_>, job: &Job) -> Result<String, Failure> {
+    let script = format!(
+        r#"{env}{psql}
+xid=$(q "$LIVEPORT" -c 'select txid_current()') || {{ echo "cannot write to the primary on port $LIVEPORT" >&2; exit 3; }}
+seg=$(q "$LIVEPORT" -c 'select pg_walfile_name(pg_switch_wal())') || exit 3
+i=0
+while [ $i -lt 120 ]; do
+  last=$(q "$LIVEPORT" -c 'select coalesce(last_archived_wal, $$$$) from pg_stat_archiver')
+  if [ -n "$last" ] && [ "$(printf '%s\n%s\n' "$last" "$seg" | sort | tail -1)" = "$last" ]; then echo "xid=$xid"; echo "seg=$seg"; exit 0; fi
+  sleep 0.5; i=$((i+1))
+done
+echo "the archiver did not archive $seg within 60 s (last archived: $last); check archive_command and the repository" >&2
+exit 4
+"#,
+        env = env(job),
+        psql = PSQL
+    );
+    let out = sh(ctx, &script, None).await?;
+    let m = kv(&stdout(&out));
+    if out.status != 0 {
+        return Err(Failure::Args(format!(
+            "the newest WAL of {} could not be archived: {}",
+            job.member.host,
+            stderr(&out)
+        )));
+    }
+    Ok(format!(
+        "the live primary's newest WAL (up to {}, after transaction {}) was archived first",
+        m.get("seg").cloned().unwrap_or_default(),
+        m.get("xid").cloned().unwrap_or_default()
+    ))
+}
