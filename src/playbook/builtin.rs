@@ -29,6 +29,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pg-basebackup.j2"),
     ),
     ("pg-role.j2", include_str!("../../templates/pg-role.j2")),
+    ("pg-pitr.j2", include_str!("../../templates/pg-pitr.j2")),
+    ("pg-fork.j2", include_str!("../../templates/pg-fork.j2")),
     (
         "pg-alias.sh.j2",
         include_str!("../../templates/pg-alias.sh.j2"),

@@ -7,6 +7,7 @@
 //! the sandbox cannot start, every test fails: nothing is skipped.
 
 mod backup;
+mod node_scripts;
 #[path = "../common/run.rs"]
 mod run;
 mod support;
@@ -50,6 +51,15 @@ fn main() {
         (
             "pgsql_rm_pg_backup_keeps_or_removes",
             backup::pgsql_rm_pg_backup,
+        ),
+        ("pg_fork_then_pg_pitr", node_scripts::pg_fork_then_pg_pitr),
+        (
+            "pg_fork_and_pg_pitr_refuse",
+            node_scripts::pg_fork_and_pg_pitr_refuse,
+        ),
+        (
+            "pg_pitr_check_prints_the_manual",
+            node_scripts::pg_pitr_check_prints_the_manual,
         ),
     ];
     let wanted = tests
