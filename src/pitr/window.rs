@@ -73,38 +73,53 @@ impl Window {
     }
 }
 
-/// Which segments preflight needs summarised: the last two of every timeline, and around
-/// every branch point the parent's segment and the child's first two. At most `cap`.
-pub fn segments_to_read(archives: &[Archive], cap: usize) -> Vec<(String, Segment)> {
-    let mut want: Vec<(String, Segment)> = Vec::new();
-    let mut add = |a: &Archive, seg: Segment| {
-        if a.files.contains_key(&seg) && !want.iter().any(|(i, s)| *i == a.id && *s == seg) {
-            want.push((a.id.clone(), seg));
+/// Which segments preflight summarises for a backup: for every timeline the backup can lead
+/// to, its last two segments (where its history ends) and, for a branch, the parent's
+/// segment holding the branch point and the child's first two (where each begins). At most
+/// `cap`; a timeline left out is "unknown", and an unknown refuses rather than guesses.
+pub fn segments_for(a: &Archive, backup: &Backup, cap: usize) -> Vec<Segment> {
+    let b = backup.timeline().unwrap_or(1);
+    let stop = backup.stop_lsn().unwrap_or(Lsn(0));
+    let mut want: Vec<Segment> = Vec::new();
+    let mut add = |seg: Segment| {
+        if a.files.contains_key(&seg) && !want.contains(&seg) {
+            want.push(seg);
         }
     };
-    // Newest archive first, newest timelines first: those matter most when capped.
-    for a in archives.iter().rev() {
-        for tli in a.timelines().into_iter().rev() {
-            let segs = a.segments(tli);
-            for seg in segs.iter().rev().take(2) {
-                add(a, *seg);
-            }
+    for tli in family_after(a, b, stop).into_iter().rev() {
+        for seg in a.segments(tli).iter().rev().take(2) {
+            add(*seg);
+        }
+        if tli != b {
             if let Some((parent, switch)) = a.branch_point(tli) {
                 let n = switch.segno(a.seg_size);
-                add(
-                    a,
-                    Segment {
-                        tli: parent,
-                        segno: n,
-                    },
-                );
-                add(a, Segment { tli, segno: n });
-                add(a, Segment { tli, segno: n + 1 });
+                add(Segment {
+                    tli: parent,
+                    segno: n,
+                });
+                add(Segment { tli, segno: n });
+                add(Segment { tli, segno: n + 1 });
             }
         }
     }
     want.truncate(cap);
     want
+}
+
+/// Timelines a backup on `b` that ended at `stop` can lead to: `b` and every descendant whose
+/// history leaves `b` after `stop`.
+fn family_after(a: &Archive, b: u32, stop: Lsn) -> Vec<u32> {
+    a.family(b)
+        .into_iter()
+        .filter(|t| {
+            *t == b
+                || a.path(*t)
+                    .iter()
+                    .find(|(p, _)| *p == b)
+                    .and_then(|(_, to)| *to)
+                    .is_some_and(|leaves| leaves >= stop)
+        })
+        .collect()
 }
 
 /// Facts about one timeline's own piece of history, from the dumps.
@@ -120,8 +135,11 @@ struct Piece {
     last: Option<XactEnd>,
     last_rec: Option<Lsn>,
     max_xid: Option<u32>,
-    /// The parent holds transactions past this piece's start (an abandoned future).
-    parent_went_on: bool,
+    /// The parent holds transactions past this piece's start (an abandoned future); None when
+    /// the parent's WAL there was not read.
+    parent_went_on: Option<bool>,
+    /// Some of this timeline's WAL was read.
+    known: bool,
 }
 
 fn xacts_of<'a>(dumps: &'a Dumps, archive: &'a str, tli: u32) -> impl Iterator<Item = &'a XactEnd> {
@@ -144,14 +162,19 @@ fn piece(a: &Archive, dumps: &Dumps, tli: u32, start: Lsn) -> Piece {
         .filter(|x| x.lsn >= start)
         .collect();
     let (before, parent_went_on) = match a.branch_point(tli) {
-        Some((parent, switch)) if switch == start => (
-            xacts_of(dumps, &a.id, parent)
-                .filter(|x| x.lsn < switch)
-                .max_by_key(|x| x.lsn)
-                .cloned(),
-            xacts_of(dumps, &a.id, parent).any(|x| x.lsn >= switch),
-        ),
-        _ => (None, false),
+        Some((parent, switch)) if switch == start => {
+            let read = dumps.keys().any(|(id, s)| {
+                *id == a.id && s.tli == parent && s.segno == switch.segno(a.seg_size)
+            });
+            (
+                xacts_of(dumps, &a.id, parent)
+                    .filter(|x| x.lsn < switch)
+                    .max_by_key(|x| x.lsn)
+                    .cloned(),
+                read.then(|| xacts_of(dumps, &a.id, parent).any(|x| x.lsn >= switch)),
+            )
+        }
+        _ => (None, Some(false)),
     };
     Piece {
         tli,
@@ -162,6 +185,7 @@ fn piece(a: &Archive, dumps: &Dumps, tli: u32, start: Lsn) -> Piece {
         last_rec: last_rec_of(dumps, &a.id, tli),
         max_xid: own.iter().map(|x| x.xid).max(),
         parent_went_on,
+        known: dumps.keys().any(|(id, s)| *id == a.id && s.tli == tli),
     }
 }
 
@@ -169,20 +193,11 @@ fn piece(a: &Archive, dumps: &Dumps, tli: u32, start: Lsn) -> Piece {
 /// descendant from its branch point.
 fn pieces(a: &Archive, dumps: &Dumps, backup: &Backup, b: u32) -> Vec<Piece> {
     let stop = backup.stop_lsn().unwrap_or(Lsn(0));
-    a.family(b)
+    family_after(a, b, stop)
         .into_iter()
         .filter_map(|t| {
             if t == b {
                 return Some(piece(a, dumps, t, stop));
-            }
-            // Reachable only if the path leaves b after the backup.
-            let leaves_b = a
-                .path(t)
-                .iter()
-                .find(|(p, _)| *p == b)
-                .and_then(|(_, to)| *to)?;
-            if leaves_b < stop {
-                return None;
             }
             let (_, switch) = a.branch_point(t)?;
             Some(piece(a, dumps, t, switch))
@@ -250,13 +265,9 @@ fn range(p: &Piece) -> String {
         }
 }
 
-/// Decide. `archives` are the stanza's archive ids (oldest first), with histories loaded.
-pub fn decide(
-    pitr: &Pitr,
-    info: &StanzaInfo,
-    archives: &[Archive],
-    dumps: &Dumps,
-) -> Result<Decision, String> {
+/// The backup set a target starts from: the newest usable one that ends before it (or the
+/// one `set` names), or why there is none.
+pub fn choose_backup(pitr: &Pitr, info: &StanzaInfo) -> Result<Backup, String> {
     let stanza = &info.name;
     if !info.exists() {
         return Err(format!(
@@ -271,30 +282,6 @@ pub fn decide(
             info.status.message
         ));
     }
-    let archive_of = |b: &Backup| -> Option<&Archive> {
-        let id = info.archive_id(b.database.id)?;
-        archives.iter().find(|a| a.id == id)
-    };
-    let newest_tli_of = |a: &Archive| a.timelines().into_iter().max().unwrap_or(1);
-    let window = {
-        let oldest = usable.first();
-        let newest_archive = archives.last();
-        let (to, to_tli, to_lsn) = match newest_archive {
-            Some(a) => {
-                let t = newest_tli_of(a);
-                let last = xacts_of(dumps, &a.id, t).max_by_key(|x| x.lsn).cloned();
-                (last, Some(t), last_rec_of(dumps, &a.id, t))
-            }
-            None => (None, None, None),
-        };
-        Window {
-            from: oldest.map(|b| PgTime::from_epoch(b.timestamp.stop + 1)),
-            from_backup: oldest.map(|b| b.label.clone()),
-            to,
-            to_timeline: to_tli,
-            to_lsn,
-        }
-    };
     let labels = || {
         usable
             .iter()
@@ -326,8 +313,8 @@ pub fn decide(
                     None => format!(
                         "the target time {} lies before the recovery window, which starts at {} (the end of the oldest backup, {}); backup sets: {}",
                         t.utc(),
-                        window.from.as_ref().map(|f| f.utc()).unwrap_or_default(),
-                        window.from_backup.clone().unwrap_or_default(),
+                        usable.first().map(|b| PgTime::from_epoch(b.timestamp.stop + 1).utc()).unwrap_or_default(),
+                        usable.first().map(|b| b.label.clone()).unwrap_or_default(),
                         labels()
                     ),
                 });
@@ -348,7 +335,43 @@ pub fn decide(
         }
         _ => {}
     }
-    let backup = candidates[0].clone();
+    Ok(candidates[0].clone())
+}
+
+/// Decide. `archives` are the stanza's archive ids (oldest first), with histories loaded;
+/// `dumps` summarise the segments `segments_for` named for the chosen backup.
+pub fn decide(
+    pitr: &Pitr,
+    info: &StanzaInfo,
+    archives: &[Archive],
+    dumps: &Dumps,
+) -> Result<Decision, String> {
+    let backup = choose_backup(pitr, info)?;
+    let usable = info.usable();
+    let archive_of = |b: &Backup| -> Option<&Archive> {
+        let id = info.archive_id(b.database.id)?;
+        archives.iter().find(|a| a.id == id)
+    };
+    let newest_tli_of = |a: &Archive| a.timelines().into_iter().max().unwrap_or(1);
+    let window = {
+        let oldest = usable.first();
+        let newest_archive = archives.last();
+        let (to, to_tli, to_lsn) = match newest_archive {
+            Some(a) => {
+                let t = newest_tli_of(a);
+                let last = xacts_of(dumps, &a.id, t).max_by_key(|x| x.lsn).cloned();
+                (last, Some(t), last_rec_of(dumps, &a.id, t))
+            }
+            None => (None, None, None),
+        };
+        Window {
+            from: oldest.map(|b| PgTime::from_epoch(b.timestamp.stop + 1)),
+            from_backup: oldest.map(|b| b.label.clone()),
+            to,
+            to_timeline: to_tli,
+            to_lsn,
+        }
+    };
     let Some(archive) = archive_of(&backup) else {
         return Err(format!(
             "backup set {} has no WAL archive in the repository: it cannot be recovered past its end",
@@ -406,7 +429,10 @@ pub fn decide(
                     })
                     .map(|((_, s), _)| s.tli)
                     .collect();
-                let forks: Vec<&Piece> = all.iter().filter(|p| p.parent_went_on).collect();
+                let forks: Vec<&Piece> = all
+                    .iter()
+                    .filter(|p| p.parent_went_on != Some(false))
+                    .collect();
                 if let Some(t) = seen.iter().max() {
                     (
                         *t,
@@ -420,13 +446,21 @@ pub fn decide(
                         .map(|p| format!("timeline {}: {}", p.tli, range(p)))
                         .collect();
                     return Err(format!(
-                        "restore point {n:?} may lie on more than one history: after backup {} the WAL branched ({}). pgplay cannot tell which history it was created on; choose one with pg_pitr.timeline",
+                        "restore point {n:?} may lie on more than one history: after backup {} the WAL branched ({}), and {NOT_SEEN}; choose one with pg_pitr.timeline",
                         backup.label,
                         list.join("; ")
                     ));
                 }
             }
             target => {
+                if let Some(p) = all.iter().find(|p| !p.known) {
+                    return Err(format!(
+                        "the archived WAL of timeline {} could not be read (after backup {} the history has {} timelines; pgplay reads only a few segments of each): it cannot tell on which history the target lies; choose one with pg_pitr.timeline",
+                        p.tli,
+                        backup.label,
+                        all.len()
+                    ));
+                }
                 let mut hit: Vec<&Piece> = Vec::new();
                 let mut gap: Vec<&Piece> = Vec::new();
                 for p in &all {
@@ -452,8 +486,10 @@ pub fn decide(
                     }
                     0 => {
                         // Between histories: valid only where the parent ended at the branch.
-                        let clean: Vec<&&Piece> =
-                            gap.iter().filter(|p| !p.parent_went_on).collect();
+                        let clean: Vec<&&Piece> = gap
+                            .iter()
+                            .filter(|p| p.parent_went_on == Some(false))
+                            .collect();
                         if clean.len() == 1 {
                             let p = clean[0];
                             (p.tli, format!("timeline {}: the target falls between the end of its parent and its first transaction, and the parent has nothing past the switch", p.tli))
@@ -529,12 +565,7 @@ pub fn decide(
 }
 
 const TOO_LATE: &str = "Recovery would end before the target.";
-
-/// Whether a refusal is "the target lies past the archived WAL" (which archiving the live
-/// primary's newest WAL may cure).
-pub fn is_too_late(refusal: &str) -> bool {
-    refusal.contains(TOO_LATE)
-}
+const NOT_SEEN: &str = "pgplay cannot tell which history it was created on";
 
 fn too_late(target: &Target, pieces: &[&Piece]) -> String {
     let newest = pieces
@@ -767,6 +798,43 @@ mod tests {
         // A restore point that was not seen, with a branch that went on: refused.
         let e = run("pg_pitr: {name: x}", &c).err().unwrap_or_default();
         assert!(e.contains("may lie on more than one history"), "{e}");
+    }
+
+    #[test]
+    fn unread_history_refuses_instead_of_guessing() {
+        // Timeline 1's WAL past the branch was not read (the segment was not summarised):
+        // pgplay cannot know whether it went on, so it does not pick timeline 2 by default.
+        let (info, archives, mut d) = branched();
+        d.remove(&("15-1".to_string(), Segment { tli: 1, segno: 3 }));
+        let c = (info, archives, d);
+        let e = run(&format!("pg_pitr: {{time: '{}'}}", at(T0 + 50)), &c)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.contains("could not be read") && e.contains("pg_pitr.timeline"),
+            "{e}"
+        );
+        // Naming the timeline is an answer.
+        assert!(run(
+            &format!("pg_pitr: {{time: '{}', timeline: 2}}", at(T0 + 150)),
+            &c
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn segments_read_for_a_branched_history() {
+        let (info, archives, _) = branched();
+        let backup = info.usable()[0].clone();
+        let segs = segments_for(&archives[0], &backup, 64);
+        for want in [
+            Segment { tli: 1, segno: 3 },
+            Segment { tli: 2, segno: 3 },
+            Segment { tli: 2, segno: 4 },
+        ] {
+            assert!(segs.contains(&want), "{want:?} not in {segs:?}");
+        }
+        assert!(segments_for(&archives[0], &backup, 1).len() == 1);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod backup;
 mod node_scripts;
+mod pitr;
 #[path = "../common/run.rs"]
 mod run;
 mod support;
@@ -52,15 +53,83 @@ fn main() {
             "pgsql_rm_pg_backup_keeps_or_removes",
             backup::pgsql_rm_pg_backup,
         ),
-        ("pg_fork_then_pg_pitr", node_scripts::pg_fork_then_pg_pitr),
         (
-            "pg_fork_and_pg_pitr_refuse",
+            "pitr_setup_heartbeat_and_backups",
+            pitr::setup_heartbeat_and_backups,
+        ),
+        (
+            "pitr_pg_fork_then_pg_pitr",
+            node_scripts::pg_fork_then_pg_pitr,
+        ),
+        (
+            "pitr_pg_fork_and_pg_pitr_refuse",
             node_scripts::pg_fork_and_pg_pitr_refuse,
         ),
         (
-            "pg_pitr_check_prints_the_manual",
+            "pitr_pg_pitr_check_prints_the_manual",
             node_scripts::pg_pitr_check_prints_the_manual,
         ),
+        (
+            "pitr_refused_before_connecting",
+            pitr::refused_before_connecting,
+        ),
+        (
+            "pitr_preflight_refusals_leave_the_primary_untouched",
+            pitr::preflight_refusals_leave_the_primary_untouched,
+        ),
+        (
+            "pitr_check_mode_shows_the_plan_and_changes_nothing",
+            pitr::check_mode_shows_the_plan_and_changes_nothing,
+        ),
+        ("pitr_xid_target_is_exact", pitr::xid_target_is_exact),
+        (
+            "pitr_reused_xid_needs_a_timeline",
+            pitr::reused_xid_needs_a_timeline,
+        ),
+        ("pitr_lsn_target_is_exact", pitr::lsn_target_is_exact),
+        (
+            "pitr_restore_point_with_quotes",
+            pitr::restore_point_with_quotes,
+        ),
+        (
+            "pitr_recovery_that_misses_its_target_fails_clearly",
+            pitr::recovery_that_misses_its_target_fails_clearly,
+        ),
+        (
+            "pitr_time_target_stepwise_is_exact",
+            pitr::time_target_stepwise_is_exact,
+        ),
+        (
+            "pitr_time_target_exclusive_full_run",
+            pitr::time_target_exclusive_full_run,
+        ),
+        (
+            "pitr_second_pitr_into_the_abandoned_future",
+            pitr::second_pitr_into_the_abandoned_future,
+        ),
+        (
+            "pitr_immediate_from_an_older_set",
+            pitr::immediate_from_an_older_set,
+        ),
+        ("pitr_latest_loses_nothing", pitr::latest_loses_nothing),
+        (
+            "pitr_shutdown_action_then_up",
+            pitr::shutdown_action_then_up,
+        ),
+        (
+            "pitr_backup_true_keeps_the_old_data",
+            pitr::backup_true_keeps_the_old_data,
+        ),
+        (
+            "pitr_rehearsal_leaves_the_live_instance_alone",
+            pitr::rehearsal_leaves_the_live_instance_alone,
+        ),
+        ("pitr_cluster_with_replicas", pitr::cluster_with_replicas),
+        (
+            "pitr_clone_from_another_cluster_and_cleanup",
+            pitr::clone_from_another_cluster_and_cleanup,
+        ),
+        ("pitr_stop_heartbeat", pitr::stop_heartbeat),
     ];
     let wanted = tests
         .iter()

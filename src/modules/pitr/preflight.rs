@@ -42,21 +42,30 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         .get("ansible_check_mode")
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
-    let flushable = !job.clone && probe.live_primary && !run_checks;
-    let mut flushed: Option<String> = None;
-    let (decision, info) = loop {
-        let (info, archives, dumps) = read_repository(ctx, job, &probe).await?;
-        let info = match info {
-            Ok(i) => i,
-            Err(e) => return Ok(refuse(ctx, job, e)),
-        };
-        match window::decide(&job.pitr, &info, &archives, &dumps) {
-            Ok(d) => break (d, info),
-            Err(e) if window::is_too_late(&e) && flushable && flushed.is_none() => {
-                flushed = Some(flush(ctx, job).await?);
-            }
-            Err(e) => return Ok(refuse(ctx, job, e)),
+    // The cluster's own primary is running: its newest WAL goes to the repository first, so
+    // the decision sees the newest history (a target there, or a transaction id that the new
+    // history reuses, would otherwise be judged on an old archive). Not in check mode.
+    let flushable = !job.clone && probe.live_primary;
+    let flushed = if flushable && !run_checks {
+        Some(flush(ctx, job).await?)
+    } else {
+        None
+    };
+    let (info, archives, dumps) = read_repository(ctx, job, &probe).await?;
+    let info = match info {
+        Ok(i) => i,
+        Err(e) => return Ok(refuse(ctx, job, e)),
+    };
+    let decision = match window::decide(&job.pitr, &info, &archives, &dumps) {
+        Ok(d) => d,
+        Err(e) if flushable && run_checks => {
+            return Ok(refuse(
+                ctx,
+                job,
+                format!("{e} (check mode writes nothing, so the primary's newest WAL was not archived first; the real run does that and decides with it)"),
+            ))
         }
+        Err(e) => return Ok(refuse(ctx, job, e)),
     };
 
     let set = decision.backup.label.clone();
@@ -169,6 +178,11 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     }
     if let Some(f) = &flushed {
         line("archived", f.clone());
+    } else if flushable {
+        line(
+            "note",
+            "check mode: the primary's newest WAL is not archived yet; the real run archives it first and decides with it".into(),
+        );
     }
     if !probe.unsupported.is_empty() {
         line(
@@ -406,7 +420,30 @@ done
         };
         n(&a.id).cmp(&n(&b.id))
     });
-    let want = window::segments_to_read(&archives, 16);
+    // The segments that tell where each history the chosen backup leads to begins and ends.
+    let want: Vec<(String, Segment)> = match info
+        .as_ref()
+        .ok()
+        .and_then(|i| Some((i, window::choose_backup(&job.pitr, i).ok()?)))
+    {
+        Some((i, backup)) => {
+            let id = i
+                .archive_id(backup.database.id)
+                .unwrap_or_default()
+                .to_string();
+            archives
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| {
+                    window::segments_for(a, &backup, 64)
+                        .into_iter()
+                        .map(|s| (id.clone(), s))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
     let mut dumps = Dumps::new();
     if !want.is_empty() {
         let mut script = format!("{head}\nF={}\n", quote(DUMP_FILTER));

@@ -65,7 +65,7 @@ echo "started=1"
         r#"{env}{psql}
 pid=$(pg_pid "$DATA"); echo "alive=${{pid:+1}}"
 if [ -n "$pid" ]; then
-  q "$PORT" -F ' ' -c "select pg_is_in_recovery(), pg_get_wal_replay_pause_state(), coalesce(pg_last_wal_replay_lsn()::text, '-'), coalesce(to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), '-')" 2>/dev/null | sed 's/^/state=/'
+  q "$PORT" -F '|' -c "select pg_is_in_recovery(), case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() else '-' end, coalesce(pg_last_wal_replay_lsn()::text, '-'), coalesce(to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), '-')" 2>/dev/null | sed 's/^/state=/'
 fi
 grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
 "#,
@@ -94,7 +94,7 @@ grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
         let alive = m.get("alive").is_some_and(|a| a == "1");
         let state: Vec<&str> = m
             .get("state")
-            .map(|s| s.split(' ').collect())
+            .map(|s| s.split('|').collect())
             .unwrap_or_default();
         let in_recovery = state.first().copied();
         let paused = state.get(1).copied() == Some("paused");
@@ -145,6 +145,9 @@ grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
             o.data.insert("replay_lsn".into(), Value::String(lsn));
             o.data.insert("replay_time".into(), Value::String(ts));
             return Ok(o);
+        }
+        if !alive && began.elapsed() < Duration::from_secs(10) && log.is_empty() {
+            continue; // not up yet: pg_ctl -W returns before the postmaster writes its pid
         }
         if !alive {
             let why = if fatal.is_empty() {

@@ -40,7 +40,7 @@ async fn primary(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
 pid=$(pg_pid "$DATA"); echo "pid=$pid"
 [ -f "$DATA/recovery.signal" ] && echo "signal=1"
 systemctl is-active --quiet postgres 2>/dev/null && echo "unit=1"
-if [ -n "$pid" ]; then q "$PORT" -F ' ' -c "select pg_is_in_recovery(), pg_get_wal_replay_pause_state(), coalesce(pg_last_wal_replay_lsn()::text, '-')" 2>/dev/null | sed 's/^/state=/'; fi
+if [ -n "$pid" ]; then q "$PORT" -F '|' -c "select pg_is_in_recovery(), case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() else '-' end, coalesce(pg_last_wal_replay_lsn()::text, '-')" 2>/dev/null | sed 's/^/state=/'; fi
 echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
 "#,
         env = env(job),
@@ -53,7 +53,7 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
     let running = m.get("pid").is_some_and(|p| !p.is_empty());
     let state: Vec<&str> = m
         .get("state")
-        .map(|s| s.split(' ').collect())
+        .map(|s| s.split('|').collect())
         .unwrap_or_default();
     let in_recovery = state.first().copied() == Some("t");
     let paused = state.get(1).copied() == Some("paused");
@@ -104,10 +104,13 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
         write_auto(ctx, job, &content).await?;
         let launch = format!(
             r#"{env}{psql}
+for f in "$LOG" "${{LOG%.log}}-startup.log"; do [ -f "$f" ] && mv -f "$f" "$f.prev"; done
+dbsu touch "$LOG"
 {start} > /dev/null 2>&1 < /dev/null || {{ echo "pg_ctl start failed" >&2; exit 3; }}
+i=0; while [ $i -lt 20 ] && [ -z "$(pg_pid "$DATA")" ]; do sleep 0.5; i=$((i+1)); done
 i=0; while [ $i -lt 7200 ]; do
   pid=$(pg_pid "$DATA")
-  [ -z "$pid" ] && {{ echo "PostgreSQL exited: $(grep -E 'FATAL|PANIC' "$LOG" | tail -3)" >&2; exit 4; }}
+  [ -z "$pid" ] && {{ echo "PostgreSQL exited: $(grep -E 'FATAL|PANIC|shutdown at recovery target' "$LOG" | tail -3)" >&2; exit 4; }}
   [ "$(q "$PORT" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] && {{ echo "promoted=1"; exit 0; }}
   sleep 0.5; i=$((i+1))
 done
@@ -175,7 +178,7 @@ if ! systemctl is-active --quiet postgres 2>/dev/null; then
   echo "restarted=1"
 fi
 wait_ready "$LIVEPORT" 120 || {{ echo "PostgreSQL does not accept connections on port $LIVEPORT" >&2; exit 4; }}
-q "$LIVEPORT" -F ' ' -c "select pg_is_in_recovery(), (select timeline_id from pg_control_checkpoint())" | sed 's/^/state=/'
+q "$LIVEPORT" -F '|' -c "select pg_is_in_recovery(), (select timeline_id from pg_control_checkpoint())" | sed 's/^/state=/'
 "#,
         env = env(job),
         psql = PSQL,
@@ -185,7 +188,7 @@ q "$LIVEPORT" -F ' ' -c "select pg_is_in_recovery(), (select timeline_id from pg
     let m = kv(&stdout(&out));
     let state: Vec<&str> = m
         .get("state")
-        .map(|s| s.split(' ').collect())
+        .map(|s| s.split('|').collect())
         .unwrap_or_default();
     if out.status != 0 || state.first().copied() != Some("f") {
         return Ok(stuck(
@@ -330,7 +333,7 @@ dbsu {basebackup} > "/pg/tmp/pgplay-basebackup.log" 2>&1 || {{ echo "pg_baseback
 systemctl start postgres || {{ echo "systemctl start postgres failed" >&2; exit 7; }}
 wait_ready "$LIVEPORT" 120 || {{ echo "the replica does not accept connections" >&2; exit 7; }}
 i=0; while [ $i -lt 240 ]; do
-  s=$(q "$LIVEPORT" -F ' ' -c "select status, received_tli, sender_host from pg_stat_wal_receiver" 2>/dev/null)
+  s=$(q "$LIVEPORT" -F '|' -c "select status, received_tli, sender_host from pg_stat_wal_receiver" 2>/dev/null)
   case "$s" in streaming*) echo "stream=$s"; exit 0 ;; esac
   sleep 0.5; i=$((i+1))
 done
@@ -364,7 +367,7 @@ echo "the replica does not stream from the primary after 120 s ($s)" >&2; exit 8
     let mut o = Outcome::ok(true);
     let stream: Vec<&str> = m
         .get("stream")
-        .map(|s| s.split(' ').collect())
+        .map(|s| s.split('|').collect())
         .unwrap_or_default();
     o.msg = Some(format!(
         "re-initialised from the primary {primary}:{pport}{}; streaming on timeline {}",

@@ -26,7 +26,7 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         r#"{env}{psql}
 pid=$(pg_pid "$DATA"); echo "alive=${{pid:+1}}"
 if [ -n "$pid" ]; then
-  q "$PORT" -F ' ' -c "select pg_is_in_recovery(), pg_get_wal_replay_pause_state(), (select timeline_id from pg_control_checkpoint())" 2>/dev/null | sed 's/^/state=/'
+  q "$PORT" -F '|' -c "select pg_is_in_recovery(), case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() else '-' end, (select timeline_id from pg_control_checkpoint())" 2>/dev/null | sed 's/^/state=/'
   q "$PORT" -c "select coalesce(to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), '-')" 2>/dev/null | sed 's/^/replay_time=/'
 fi
 grep -E 'recovery stopping|last completed transaction' "$LOG" 2>/dev/null | tail -1 | sed 's/^/stop=/'
@@ -64,7 +64,7 @@ grep -E 'recovery stopping|last completed transaction' "$LOG" 2>/dev/null | tail
     let alive = m.get("alive").is_some_and(|a| a == "1");
     let state: Vec<String> = m
         .get("state")
-        .map(|s| s.split(' ').map(String::from).collect())
+        .map(|s| s.split('|').map(String::from).collect())
         .unwrap_or_default();
     let standing = if !alive {
         "PostgreSQL is stopped".to_string()
