@@ -3,8 +3,7 @@
 //! for a DBA who wants to go on by hand. Changed only when the content differs; check mode
 //! shows the diff.
 
-use super::{no_preflight, settled, skip, Ctx, Failure, Job, Outcome};
-use crate::modules::remote::{put_file, Want};
+use super::{no_preflight, put_as_dbsu, settled, skip, Ctx, Failure, Job, Outcome};
 use crate::pitr::Target;
 use crate::transport::{join_argv, quote};
 
@@ -16,34 +15,12 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     let conf = job
         .conf(s.process_max, &s.unsupported)
         .map_err(Failure::Args)?;
-    let mut o = put_file(
-        ctx,
-        &Want {
-            dest: &job.conf_path,
-            content: conf.as_bytes(),
-            mode: Some(0o600),
-            owner: Some(&job.member.dbsu),
-            group: None,
-            validate: None,
-        },
-    )
-    .await?;
+    let mut o = put_as_dbsu(ctx, job, &job.conf_path, &conf, 0o600).await?;
     if o.failed || job.rehearsal {
         return Ok(o);
     }
     let manual = manual(job, &join_argv(&job.restore_argv(&s.set, s.timeline)));
-    let script = put_file(
-        ctx,
-        &Want {
-            dest: "/pg/bin/pg-restore",
-            content: manual.as_bytes(),
-            mode: Some(0o755),
-            owner: Some(&job.member.dbsu),
-            group: None,
-            validate: None,
-        },
-    )
-    .await?;
+    let script = put_as_dbsu(ctx, job, "/pg/bin/pg-restore", &manual, 0o755).await?;
     o.changed |= script.changed;
     if script.failed {
         return Ok(script);

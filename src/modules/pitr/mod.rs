@@ -159,6 +159,28 @@ fn sections(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Write a file the dbsu owns (compare, temp file, rename: `remote::put_file`).
+async fn put_as_dbsu(
+    ctx: &Ctx<'_>,
+    job: &Job,
+    dest: &str,
+    content: &str,
+    mode: u32,
+) -> Result<Outcome, Failure> {
+    super::remote::put_file(
+        ctx,
+        &super::remote::Want {
+            dest,
+            content: content.as_bytes(),
+            mode: Some(mode),
+            owner: Some(&job.member.dbsu),
+            group: None,
+            validate: None,
+        },
+    )
+    .await
+}
+
 fn stdout(o: &ExecOutput) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -7,10 +7,9 @@
 use serde_json::Value;
 
 use super::{
-    as_dbsu, env, no_preflight, rerun, sections, settled, sh, skip, stderr, stdout, stuck, Ctx,
-    Failure, Job, Outcome,
+    as_dbsu, env, no_preflight, put_as_dbsu, rerun, sections, settled, sh, skip, stderr, stdout,
+    stuck, Ctx, Failure, Job, Outcome,
 };
-use crate::modules::remote::{put_file, Want};
 use crate::pitr::job::rewrite_auto_conf;
 use crate::transport::join_argv;
 
@@ -114,16 +113,12 @@ fi
         &[]
     };
     let new = rewrite_auto_conf(&old, &job.recovery_settings(s.timeline), also);
-    let written = put_file(
+    let written = put_as_dbsu(
         ctx,
-        &Want {
-            dest: &format!("{}/postgresql.auto.conf", job.data),
-            content: new.as_bytes(),
-            mode: Some(0o600),
-            owner: Some(&job.member.dbsu),
-            group: None,
-            validate: None,
-        },
+        job,
+        &format!("{}/postgresql.auto.conf", job.data),
+        &new,
+        0o600,
     )
     .await?;
     if written.failed {

@@ -14,7 +14,6 @@ use super::{
     WAIT_READY,
 };
 use crate::inventory::PgRole;
-use crate::modules::remote::{put_file, Want};
 use crate::pitr::job::rewrite_auto_conf;
 use crate::transport::{join_argv, quote};
 
@@ -226,16 +225,12 @@ q "$LIVEPORT" -F '|' -c "select pg_is_in_recovery(), (select timeline_id from pg
 }
 
 async fn write_auto(ctx: &Ctx<'_>, job: &Job, content: &str) -> Result<(), Failure> {
-    let w = put_file(
+    let w = super::put_as_dbsu(
         ctx,
-        &Want {
-            dest: &format!("{}/postgresql.auto.conf", job.data),
-            content: content.as_bytes(),
-            mode: Some(0o600),
-            owner: Some(&job.member.dbsu),
-            group: None,
-            validate: None,
-        },
+        job,
+        &format!("{}/postgresql.auto.conf", job.data),
+        content,
+        0o600,
     )
     .await?;
     if w.failed {
