@@ -106,6 +106,42 @@ impl Archive {
             .map(|b| (b.parent, b.switch))
     }
 
+    /// The segments recovery reads along `tli`'s history from `from` to the end of what is
+    /// archived on `tli`, in order: up to each branch point on the older timeline, then on
+    /// the newer one (its first segment holds the switch). Segments that are not archived are
+    /// in the list too: `first_gap` finds them.
+    pub fn path_segments(&self, tli: u32, from: Lsn) -> Vec<Segment> {
+        let mut out = Vec::new();
+        let mut pos = from.segno(self.seg_size);
+        for (t, to) in self.path(tli) {
+            let end = match to {
+                Some(switch) => {
+                    let s = switch.segno(self.seg_size);
+                    if s < pos {
+                        continue;
+                    }
+                    s
+                }
+                None => match self.segments(t).last() {
+                    Some(last) => last.segno + 1,
+                    None => pos,
+                },
+            };
+            for segno in pos..end {
+                out.push(Segment { tli: t, segno });
+            }
+            pos = pos.max(end);
+        }
+        out
+    }
+
+    /// The first segment along `tli`'s history from `from` that the archive does not hold.
+    pub fn first_gap(&self, tli: u32, from: Lsn) -> Option<Segment> {
+        self.path_segments(tli, from)
+            .into_iter()
+            .find(|s| !self.files.contains_key(s))
+    }
+
     /// Timelines whose history passes through `tli` (its descendants), and `tli` itself.
     pub fn family(&self, tli: u32) -> Vec<u32> {
         self.timelines()

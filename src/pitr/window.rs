@@ -101,6 +101,14 @@ pub fn segments_for(a: &Archive, backup: &Backup, cap: usize) -> Vec<Segment> {
                 add(Segment { tli, segno: n + 1 });
             }
         }
+        // Where a hole in the archive stops recovery: the last segment before it.
+        let start = backup.start_lsn().unwrap_or(stop);
+        let path = a.path_segments(tli, start);
+        if let Some(i) = path.iter().position(|s| !a.files.contains_key(s)) {
+            if i > 0 {
+                add(path[i - 1]);
+            }
+        }
     }
     want.truncate(cap);
     want
@@ -522,6 +530,9 @@ pub fn decide(
         }
     };
     let (tli, why_timeline) = chosen;
+    if let Some(refusal) = hole(pitr, &backup, archive, dumps, tli) {
+        return Err(refusal);
+    }
     let timeline = match (&pitr.target, pitr.timeline) {
         (_, Some(Timeline::Latest)) | (Target::Latest, None) => Timeline::Latest,
         _ => id_of(tli),
@@ -566,6 +577,64 @@ pub fn decide(
 
 const TOO_LATE: &str = "Recovery would end before the target.";
 const NOT_SEEN: &str = "pgplay cannot tell which history it was created on";
+
+/// A segment missing from the archive on the way to the target stops recovery there:
+/// refuse unless the target is known to lie before it.
+fn hole(pitr: &Pitr, backup: &Backup, a: &Archive, dumps: &Dumps, tli: u32) -> Option<String> {
+    let start = backup.start_lsn().unwrap_or(Lsn(0));
+    let path = a.path_segments(tli, start);
+    let i = path.iter().position(|s| !a.files.contains_key(s))?;
+    let gap = path[i];
+    let gap_start = gap.start(a.seg_size);
+    if pitr.target == Target::Immediate && backup.stop_lsn().is_some_and(|s| s < gap_start) {
+        return None;
+    }
+    let last_read = i
+        .checked_sub(1)
+        .and_then(|j| dumps.get(&(a.id.clone(), path[j])));
+    let before: Vec<&XactEnd> = last_read
+        .map(|d| d.xacts.iter().collect())
+        .unwrap_or_default();
+    let last = before.iter().max_by_key(|x| x.lsn);
+    let reachable = match &pitr.target {
+        Target::Lsn(l) => *l < gap_start,
+        Target::Time(t) => last.is_some_and(|x| {
+            if pitr.exclusive {
+                x.time.micros >= t.micros
+            } else {
+                x.time.micros > t.micros
+            }
+        }),
+        Target::Xid(x) => before.iter().any(|e| e.xid >= *x),
+        Target::Name(n) => {
+            last_read.is_some_and(|d| d.restore_points.iter().any(|(rp, _)| rp == n))
+        }
+        Target::Latest | Target::Immediate => false,
+    };
+    if reachable {
+        return None;
+    }
+    let upto = match last {
+        Some(x) => format!(
+            "recovery can go as far as transaction {} at {} (LSN {})",
+            x.xid,
+            x.time.utc(),
+            x.lsn
+        ),
+        None => format!("recovery can go as far as LSN {gap_start}"),
+    };
+    Some(format!(
+        "WAL segment {} (timeline {}) is missing from the repository, on the way from backup {} to the target: {upto} and no further{}. Was archiving off, or pointed at another repository, for a while? Choose a target before it, or a backup set taken after it (pg_pitr.set)",
+        gap.name(a.seg_size),
+        gap.tli,
+        backup.label,
+        if pitr.target == Target::Latest {
+            " (a recovery to the latest point would stop there and promote, silently losing what comes after)"
+        } else {
+            ""
+        }
+    ))
+}
 
 fn too_late(target: &Target, pieces: &[&Piece]) -> String {
     let newest = pieces
@@ -835,6 +904,38 @@ mod tests {
             assert!(segs.contains(&want), "{want:?} not in {segs:?}");
         }
         assert!(segments_for(&archives[0], &backup, 1).len() == 1);
+    }
+
+    #[test]
+    fn a_hole_in_the_archive_is_refused_unless_the_target_is_before_it() {
+        let (info, _, mut d) = single();
+        // Segment 4 was never archived (archiving was pointed elsewhere for a while).
+        let listing = "0000000100000000/000000010000000000000001-a.gz\n0000000100000000/000000010000000000000002-b.gz\n0000000100000000/000000010000000000000003-c.gz\n0000000100000000/000000010000000000000005-e.gz\n";
+        let a = Archive::from_listing("15-1", listing, DEFAULT_SEG_SIZE);
+        assert_eq!(
+            a.first_gap(1, Lsn(0x2000028)),
+            Some(Segment { tli: 1, segno: 4 })
+        );
+        d.insert(
+            ("15-1".into(), Segment { tli: 1, segno: 5 }),
+            dump(0x5000028, 0x5001000, vec![x(0x5000100, 900, T0 + 200)]),
+        );
+        let c = (info, vec![a], d);
+        assert!(run(&format!("pg_pitr: {{time: '{}'}}", at(T0 + 15)), &c).is_ok());
+        assert!(run("pg_pitr: {lsn: 0/3002000}", &c).is_ok());
+        for spec in [
+            format!("pg_pitr: {{time: '{}'}}", at(T0 + 100)),
+            "pg_pitr: {lsn: 0/5000100}".to_string(),
+            "pg_pitr: {}".to_string(),
+        ] {
+            let e = run(&spec, &c).err().unwrap_or_default();
+            assert!(
+                e.contains("WAL segment 000000010000000000000004 (timeline 1) is missing"),
+                "{spec}: {e}"
+            );
+        }
+        let e = run("pg_pitr: {}", &c).err().unwrap_or_default();
+        assert!(e.contains("silently losing"), "{e}");
     }
 
     #[test]

@@ -1018,6 +1018,13 @@ pub fn clone_from_another_cluster_and_cleanup() {
         TEST1,
         "su - postgres -c 'pgbackrest --stanza=pg-test check'",
     );
+    // The sandbox's own check (sandbox/cluster up) expects pg-test to have its database.
+    sql_on(
+        TEST1,
+        5432,
+        "postgres",
+        "select 'create database test' where not exists (select from pg_database where datname = 'test') \\gexec",
+    );
     // pg-meta back to its local repository.
     let back = pgplay(&[
         "pgsql",

@@ -227,7 +227,7 @@ fn no_preflight() -> Failure {
 }
 
 /// Shell: wait until PostgreSQL on `$1` (port) answers, up to `$2` seconds.
-const WAIT_READY: &str = r#"wait_ready() { i=0; while [ $i -lt $(( $2 * 2 )) ]; do if dbsu "$BIN/pg_isready" -q -p "$1" 2>/dev/null; then return 0; fi; sleep 0.5; i=$((i+1)); done; return 1; }
+const WAIT_READY: &str = r#"wait_ready() { i=0; while [ $i -lt $(( $2 * 10 )) ]; do if dbsu "$BIN/pg_isready" -q -p "$1" 2>/dev/null; then return 0; fi; sleep 0.1; i=$((i+1)); done; return 1; }
 "#;
 
 /// Shell: `psql` as the dbsu on a port, unaligned, quiet.

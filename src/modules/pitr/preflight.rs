@@ -368,7 +368,11 @@ B() {{ dbsu pgbackrest --config="$D/pgbackrest.conf" --stanza="$STANZA" --log-le
 echo "==info"; B --output=json info 2>&1; echo
 for id in $(B repo-ls "archive/$STANZA" 2>/dev/null | grep -E '^[0-9]+-[0-9]+$'); do
   echo "==listing $id"; B repo-ls --recurse "archive/$STANZA/$id"
-  for h in $(B repo-ls --filter='\.history$' "archive/$STANZA/$id"); do echo "==history $id $h"; B repo-get "archive/$STANZA/$id/$h"; done
+  for h in $(B repo-ls --filter='\.history$' "archive/$STANZA/$id"); do
+    {{ echo "==history $id $h"; B repo-get "archive/$STANZA/$id/$h"; }} > "$D/$id-$h.out" &
+  done
+  wait
+  cat "$D/$id"-*.history.out 2>/dev/null
 done
 "#
     );
@@ -446,7 +450,24 @@ done
     };
     let mut dumps = Dumps::new();
     if !want.is_empty() {
-        let mut script = format!("{head}\nF={}\n", quote(DUMP_FILTER));
+        // One fetch + pg_waldump per segment, as many at once as the host has CPUs.
+        let mut script = format!(
+            r#"{head}
+F={filter}
+one() {{
+  {{ echo "==dump $1 $2"
+    if B repo-get "$3" > "$D/$2.raw"; then
+      case "$3" in *.gz) gzip -dc ;; *.lz4) lz4 -dc ;; *.zst) zstd -dc ;; *.bz2) bzip2 -dc ;; *) cat ;; esac < "$D/$2.raw" > "$D/$2" 2>/dev/null
+      TZ=UTC "$BIN/pg_waldump" "$D/$2" 2>/dev/null | awk "$F"
+    fi
+    rm -f "$D/$2.raw" "$D/$2"
+  }} > "$D/$2.out"
+}}
+P=$(nproc); n=0
+"#,
+            filter = quote(DUMP_FILTER)
+        );
+        let mut names = Vec::new();
         for (id, seg) in &want {
             let Some(path) = archives
                 .iter()
@@ -457,15 +478,15 @@ done
             };
             let name = seg.name(probe.seg_size);
             script.push_str(&format!(
-                r#"echo "==dump {id} {name}"
-if B repo-get {src} > "$D/raw"; then
-  case {src} in *.gz) gzip -dc ;; *.lz4) lz4 -dc ;; *.zst) zstd -dc ;; *.bz2) bzip2 -dc ;; *) cat ;; esac < "$D/raw" > "$D/{name}" 2>/dev/null
-  TZ=UTC "$BIN/pg_waldump" "$D/{name}" 2>/dev/null | awk "$F"
-fi
-rm -f "$D/raw" "$D/{name}"
-"#,
-                src = quote(&format!("archive/{}/{id}/{path}", job.source)),
+                "one {} {name} {} &\nn=$((n+1)); if [ $n -ge $P ]; then wait; n=0; fi\n",
+                quote(id),
+                quote(&format!("archive/{}/{id}/{path}", job.source)),
             ));
+            names.push(name);
+        }
+        script.push_str("wait\n");
+        for name in &names {
+            script.push_str(&format!("cat \"$D/{name}.out\" 2>/dev/null\n"));
         }
         let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
         for (head, body) in sections(&stdout(&out)) {
@@ -488,10 +509,10 @@ pub(super) async fn flush(ctx: &Ctx<'_>, job: &Job) -> Result<String, Failure> {
 xid=$(q "$LIVEPORT" -c 'select txid_current()') || {{ echo "cannot write to the primary on port $LIVEPORT" >&2; exit 3; }}
 seg=$(q "$LIVEPORT" -c 'select pg_walfile_name(pg_switch_wal())') || exit 3
 i=0
-while [ $i -lt 120 ]; do
+while [ $i -lt 600 ]; do
   last=$(q "$LIVEPORT" -c 'select coalesce(last_archived_wal, $$$$) from pg_stat_archiver')
   if [ -n "$last" ] && [ "$(printf '%s\n%s\n' "$last" "$seg" | sort | tail -1)" = "$last" ]; then echo "xid=$xid"; echo "seg=$seg"; exit 0; fi
-  sleep 0.5; i=$((i+1))
+  sleep 0.1; i=$((i+1))
 done
 echo "the archiver did not archive $seg within 60 s (last archived: $last); check archive_command and the repository" >&2
 exit 4

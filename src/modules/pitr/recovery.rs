@@ -83,7 +83,7 @@ grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
     let mut last_lsn = String::new();
     let mut last_report = Instant::now() - Duration::from_secs(60);
     loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let out = sh(ctx, &probe, None).await?;
         let text = stdout(&out);
         let m = kv(&text);

@@ -106,12 +106,12 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
 for f in "$LOG" "${{LOG%.log}}-startup.log"; do [ -f "$f" ] && mv -f "$f" "$f.prev"; done
 dbsu touch "$LOG"
 {start} > /dev/null 2>&1 < /dev/null || {{ echo "pg_ctl start failed" >&2; exit 3; }}
-i=0; while [ $i -lt 20 ] && [ -z "$(pg_pid "$DATA")" ]; do sleep 0.5; i=$((i+1)); done
-i=0; while [ $i -lt 7200 ]; do
+i=0; while [ $i -lt 100 ] && [ -z "$(pg_pid "$DATA")" ]; do sleep 0.1; i=$((i+1)); done
+i=0; while [ $i -lt 36000 ]; do
   pid=$(pg_pid "$DATA")
   [ -z "$pid" ] && {{ echo "PostgreSQL exited: $(grep -E 'FATAL|PANIC|shutdown at recovery target' "$LOG" | tail -3)" >&2; exit 4; }}
   [ "$(q "$PORT" -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] && {{ echo "promoted=1"; exit 0; }}
-  sleep 0.5; i=$((i+1))
+  sleep 0.1; i=$((i+1))
 done
 echo "not promoted within an hour" >&2; exit 4
 "#,
@@ -327,10 +327,10 @@ dbsu {basebackup} > "/pg/tmp/pgplay-basebackup.log" 2>&1 || {{ echo "pg_baseback
 [ -f "$DATA/standby.signal" ] || {{ echo "pg_basebackup did not complete" >&2; exit 6; }}
 systemctl start postgres || {{ echo "systemctl start postgres failed" >&2; exit 7; }}
 wait_ready "$LIVEPORT" 120 || {{ echo "the replica does not accept connections" >&2; exit 7; }}
-i=0; while [ $i -lt 240 ]; do
+i=0; while [ $i -lt 1200 ]; do
   s=$(q "$LIVEPORT" -F '|' -c "select status, received_tli, sender_host from pg_stat_wal_receiver" 2>/dev/null)
   case "$s" in streaming*) echo "stream=$s"; exit 0 ;; esac
-  sleep 0.5; i=$((i+1))
+  sleep 0.1; i=$((i+1))
 done
 echo "the replica does not stream from the primary after 120 s ($s)" >&2; exit 8
 "#,

@@ -1,7 +1,7 @@
 //! `stop`: stop PostgreSQL on a member before its data is replaced (the playbook orders the
-//! replicas before the primary). The cluster's own primary first archives its newest WAL (an
-//! empty transaction and a WAL switch), so a recovery to the latest point loses nothing the
-//! repository could have had. systemd's unit first, then `pg_ctl stop` (fast, then immediate)
+//! replicas before the primary). For a recovery to the latest point, the cluster's own primary
+//! first archives its newest WAL (an empty transaction and a WAL switch), so it loses nothing
+//! the repository could have had. systemd's unit first, then `pg_ctl stop` (fast, then immediate)
 //! for a server still running outside it.
 
 use serde_json::Value;
@@ -15,7 +15,10 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
             job.data
         )));
     }
-    let flush = !job.clone && job.member.is_primary();
+    // Only a recovery to the latest point needs what was written after the preflight (which
+    // archived the primary's WAL already); a target in the past is in the archive by now.
+    let flush =
+        !job.clone && job.member.is_primary() && job.pitr.target == crate::pitr::Target::Latest;
     let script = format!(
         r#"{env}
 pid=$(pg_pid "$DATA")
@@ -24,15 +27,15 @@ echo "state=running"; echo "pid=$pid"
 if [ {check} = 1 ]; then exit 0; fi
 if [ {flush} = 1 ] && [ "$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then
   dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwq -c 'select txid_current()' -c 'select pg_switch_wal()' > /dev/null 2>&1 && echo "switched=1"
-  i=0; while [ $i -lt 60 ]; do
+  i=0; while [ $i -lt 300 ]; do
     # archived up to the segment before the current one: done
     done_=$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc "select (select last_archived_wal from pg_stat_archiver) >= pg_walfile_name(pg_current_wal_lsn() - 1)" 2>/dev/null)
     if [ "$done_" = t ]; then echo "archived=$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select last_archived_wal from pg_stat_archiver')"; break; fi
-    sleep 0.5; i=$((i+1))
+    sleep 0.1; i=$((i+1))
   done
 fi
 if systemctl is-active --quiet postgres 2>/dev/null; then systemctl stop postgres; fi
-i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.5; i=$((i+1)); done
+i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 if kill -0 "$pid" 2>/dev/null; then
   dbsu "$BIN/pg_ctl" -D "$DATA" stop -m fast -w -t 60 > /dev/null 2>&1 || dbsu "$BIN/pg_ctl" -D "$DATA" stop -m immediate -w -t 30 > /dev/null 2>&1
 fi
