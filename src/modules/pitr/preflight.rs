@@ -372,8 +372,9 @@ for id in $(B repo-ls "archive/$STANZA" 2>/dev/null | grep -E '^[0-9]+-[0-9]+$')
     {{ echo "==history $id $h"; B repo-get "archive/$STANZA/$id/$h"; }} > "$D/$id-$h.out" &
   done
   wait
-  cat "$D/$id"-*.history.out 2>/dev/null
+  for f in "$D/$id"-*.history.out; do [ -f "$f" ] && cat "$f"; done
 done
+exit 0
 "#
     );
     let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
