@@ -106,10 +106,14 @@ impl Target {
             Target::Latest => "the end of the archived WAL (latest)".into(),
             Target::Immediate => "the first consistent point of the backup (immediate)".into(),
             Target::Time(t) => {
-                if t.text.trim() == t.utc() {
+                let text = t.text.trim().to_ascii_uppercase();
+                let utc = ["+00", "+00:00", "+0000", "Z", "UTC", "GMT", "-00"]
+                    .iter()
+                    .any(|z| text.ends_with(z));
+                if utc {
                     format!("time {}", t.utc())
                 } else {
-                    format!("time {} ({})", t.utc(), t.text.trim())
+                    format!("time {} (written {})", t.utc(), t.text.trim())
                 }
             }
             Target::Name(n) => format!("restore point {n:?}"),
@@ -719,6 +723,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_time_is_described_in_utc_and_as_written() {
+        let d = |s: &str| PgTime::parse(s).map(|t| Target::Time(t).describe());
+        assert_eq!(
+            d("2026-07-13 18:00:00+08"),
+            Ok("time 2026-07-13 10:00:00+00 (written 2026-07-13 18:00:00+08)".into())
+        );
+        assert_eq!(
+            d("2026-07-13 10:00:00.5+00"),
+            Ok("time 2026-07-13 10:00:00.5+00".into())
+        );
     }
 
     #[test]

@@ -173,7 +173,7 @@ grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
             last_lsn = lsn.clone();
             last_progress = Instant::now();
         }
-        if last_report.elapsed() >= Duration::from_secs(2) {
+        if last_report.elapsed() >= Duration::from_secs(2) && lsn != "-" {
             last_report = Instant::now();
             (ctx.progress)(format!("replayed to {lsn}, last transaction {ts} UTC"));
         }
