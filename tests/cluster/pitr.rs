@@ -985,6 +985,10 @@ pub fn clone_from_another_cluster_and_cleanup() {
         "{cloned}"
     );
     assert_eq!(sql_on(TEST1, 5432, "postgres", "show archive_mode"), "off");
+    // The replicas keep their own archive_mode (on): a replica promoted later must archive.
+    for replica in [TEST2, TEST3] {
+        assert_eq!(sql_on(replica, 5432, "postgres", "show archive_mode"), "on");
+    }
     // (SHOW says "(disabled)" while archive_mode is off: read the setting itself.)
     let auto = ok(TEST1, "cat /pg/data/postgresql.auto.conf");
     assert!(

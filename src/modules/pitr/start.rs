@@ -325,6 +325,9 @@ clear_out=$( {clear} ) || {{ echo "cannot clear $DATA: $clear_out" >&2; exit 3; 
 printf '%s\n' "$clear_out" | sed 's/^/clear_/'
 dbsu {basebackup} > "/pg/tmp/pgplay-basebackup.log" 2>&1 || {{ echo "pg_basebackup failed: $(tail -3 /pg/tmp/pgplay-basebackup.log)" >&2; exit 6; }}
 [ -f "$DATA/standby.signal" ] || {{ echo "pg_basebackup did not complete" >&2; exit 6; }}
+# The restored primary may run with archive_mode off until the post-PITR cleanup; a replica
+# keeps postgresql.conf's own setting, so that it archives if it is promoted one day.
+sed -i "/^archive_mode = 'off'$/d" "$DATA/postgresql.auto.conf"
 systemctl start postgres || {{ echo "systemctl start postgres failed" >&2; exit 7; }}
 wait_ready "$LIVEPORT" 120 || {{ echo "the replica does not accept connections" >&2; exit 7; }}
 i=0; while [ $i -lt 1200 ]; do
