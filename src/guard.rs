@@ -39,6 +39,7 @@ pub fn static_vars(
 }
 
 /// Check the selected plays; returns the lines to confirm (per play that asks).
+/// `check_mode`: a `--check` run changes nothing, so a safeguard is a warning there.
 pub fn check(
     inv: &Inventory,
     pb: &Playbook,
@@ -46,6 +47,7 @@ pub fn check(
     tasks: &[Vec<TaskId>],
     limit: Option<&str>,
     extra: &Map<String, Value>,
+    check_mode: bool,
 ) -> Result<Vec<String>> {
     let renderer = Renderer::new();
     let mut lines = Vec::new();
@@ -60,6 +62,9 @@ pub fn check(
             ))
             .with_hint(format!("e.g. pgplay {} -l pg-meta ...", pb.name)));
         }
+        if let Some(var) = &play.safeguard {
+            safeguard(inv, pb, play, &hosts[i], var, extra, &renderer, check_mode)?;
+        }
         let pitr_tasks = tasks[i]
             .iter()
             .any(|t| play.tasks[t.0].action.module == "pitr");
@@ -67,7 +72,7 @@ pub fn check(
         if pitr_tasks {
             pitr_lines = check_pitr(inv, play, &hosts[i], extra, &renderer)?;
         }
-        if let Some(template) = &play.confirm {
+        if let Some(template) = play.confirm.as_ref().filter(|_| !tasks[i].is_empty()) {
             for h in &hosts[i] {
                 let mut vars = static_vars(inv, *h, play, extra, &renderer);
                 if let (Value::Object(m), Some(line)) = (&mut vars, pitr_lines.get(h)) {
@@ -86,6 +91,58 @@ pub fn check(
         }
     }
     Ok(lines)
+}
+
+/// Refuse a play on hosts whose safeguard variable (Pigsty's `pg_safeguard`) is true.
+#[allow(clippy::too_many_arguments)]
+fn safeguard(
+    inv: &Inventory,
+    pb: &Playbook,
+    play: &Play,
+    hosts: &[HostId],
+    var: &str,
+    extra: &Map<String, Value>,
+    renderer: &Renderer,
+    check_mode: bool,
+) -> Result<()> {
+    let mut guarded = Vec::new();
+    let mut place = None;
+    for &h in hosts {
+        let vars = static_vars(inv, h, play, extra, renderer);
+        let on = vars
+            .get(var)
+            .and_then(crate::inventory::domain_bool)
+            .unwrap_or(false);
+        if on {
+            let host = inv.host(h);
+            guarded.push(match &host.domain.pg {
+                Some(pg) => format!("{} ({})", host.name, pg.cluster),
+                None => host.name.clone(),
+            });
+            if place.is_none() {
+                place = host.var_nodes.get(var).map(|n| n.span.clone());
+            }
+        }
+    }
+    if guarded.is_empty() {
+        return Ok(());
+    }
+    let what = format!(
+        "{var} is true for {}: {} does not touch a safeguarded instance",
+        guarded.join(", "),
+        pb.name
+    );
+    if check_mode {
+        eprintln!("warning: {what} (a run without --check will be refused)");
+        return Ok(());
+    }
+    let hint = format!(
+        "if this is really what you want, turn the safeguard off for this run: -e {var}=false"
+    );
+    Err(match place {
+        Some(span) => Error::invalid(&span, var, what).with_hint(hint),
+        None => Error::usage(what).with_hint(hint),
+    })
 }
 
 /// `pg_pitr` for every PostgreSQL host of the play, and the cluster rules.

@@ -18,6 +18,7 @@ pub mod plan;
 pub mod playbook;
 pub mod report;
 pub mod run;
+pub mod scope;
 pub mod select;
 pub mod template;
 pub mod transport;

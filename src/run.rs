@@ -82,6 +82,9 @@ fn inventory_path(given: &Option<PathBuf>) -> Result<String> {
 fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
     let path = inventory_path(&a.inventory)?;
     let inv = inventory::load(&path, &[])?;
+    for w in crate::scope::warnings(&inv) {
+        eprint!("{w}");
+    }
     if let Some(name) = &a.host {
         let h = inv.find_host(name).ok_or_else(|| {
             let err = Error::usage(format!("no host '{name}' in {path}"));
@@ -198,8 +201,22 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     let sel = select_all(a, &inv, &pb)?;
 
     if a.list_hosts || a.list_tasks || a.list_tags {
+        for w in crate::scope::warnings(&inv) {
+            eprint!("{w}");
+        }
         print!("{}", listing(a, &inv, &pb, &sel));
         return Ok(exit::OK);
+    }
+    // Validation scoped to the run: what it reads on the hosts in play is refused if wrong,
+    // the rest of the inventory is warned about once; -e that nothing reads is said.
+    for w in crate::scope::check(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars)? {
+        eprint!("{w}");
+    }
+    for k in crate::scope::unread_extra(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars) {
+        eprintln!(
+            "warning: -e {k}: no selected task of {} reads it, so it changes nothing in this run",
+            pb.name
+        );
     }
     // Destructive plays: -l, the typed pg_pitr of every host, and a yes — before connecting.
     let to_confirm = crate::guard::check(
@@ -209,6 +226,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         &sel.tasks,
         a.limit.as_deref(),
         &extra_vars,
+        a.check,
     )?;
     if !a.graph && !a.check && !crate::guard::confirm(&pb.name, &to_confirm, a.yes)? {
         eprintln!("not confirmed: nothing was done");

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::Problem;
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
 use crate::yaml::{de, Node, Span};
@@ -206,6 +207,26 @@ pub fn conn_vars(
     })
 }
 
+impl ConnVars {
+    /// What a host with wrong connection variables gets until the run refuses it: its name as
+    /// the address, port 22 (it is never connected to: a wrong `ansible_*` of a host in play
+    /// always stops the run).
+    pub fn fallback(name: &str) -> ConnVars {
+        ConnVars {
+            kind: ConnKind::Default,
+            address: name.to_string(),
+            port: 22,
+            user: None,
+            key_file: None,
+            known_hosts: None,
+            r#become: false,
+            become_user: None,
+            become_method: None,
+            explicit: false,
+        }
+    }
+}
+
 /// `~/x` → `$HOME/x`.
 pub fn expand_home(path: &str) -> PathBuf {
     match path.strip_prefix("~/") {
@@ -215,11 +236,37 @@ pub fn expand_home(path: &str) -> PathBuf {
 }
 
 impl Domain {
+    /// The typed view, and the problems found (each part read on its own: a wrong
+    /// `node_crontab` leaves the PostgreSQL view usable, and the other way round).
     pub fn from_vars(
         host: &Span,
         vars: &Map<String, Value>,
         nodes: &HashMap<String, Arc<Node>>,
-    ) -> Result<Domain> {
+    ) -> (Domain, Vec<Problem>) {
+        let (pg, mut problems) = super::PgVars::from_vars(host, vars, nodes);
+        let node_crontab = node_crontab(nodes).unwrap_or_else(|e| {
+            problems.push(Problem::new(e, host, &[]));
+            Vec::new()
+        });
+        let node_crontab_overwrite = get_bool(vars, nodes, host, "node_crontab_overwrite", true)
+            .unwrap_or_else(|e| {
+                problems.push(Problem::new(e, host, &[]));
+                true
+            });
+        (
+            Domain {
+                pg,
+                node_crontab,
+                node_crontab_overwrite,
+            },
+            problems,
+        )
+    }
+}
+
+/// `node_crontab`: a list of `/etc/crontab` lines (with a user field).
+fn node_crontab(nodes: &HashMap<String, Arc<Node>>) -> Result<Vec<CronEntry>> {
+    {
         let node_crontab = match nodes.get("node_crontab") {
             None => Vec::new(),
             Some(node) if node.is_null() || is_template(&node.to_json()) => Vec::new(),
@@ -277,10 +324,6 @@ impl Domain {
                 out
             }
         };
-        Ok(Domain {
-            pg: super::PgVars::from_vars(host, vars, nodes)?,
-            node_crontab,
-            node_crontab_overwrite: get_bool(vars, nodes, host, "node_crontab_overwrite", true)?,
-        })
+        Ok(node_crontab)
     }
 }

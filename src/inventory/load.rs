@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{domain, Group, GroupId, Host, HostId, Inventory};
+use super::{domain, ConnVars, Group, GroupId, Host, HostId, Inventory, Problem};
 use crate::error::{did_you_mean, Error, Result};
 use crate::yaml::{self, Kind, Node, Span};
 
@@ -299,8 +299,11 @@ impl Build {
                 vars.insert(k.clone(), v.clone());
                 var_nodes.insert(k.clone(), n.clone());
             }
-            let conn = domain::conn_vars(name, span, &vars, &var_nodes)?;
-            let dom = domain::Domain::from_vars(span, &vars, &var_nodes)?;
+            let (dom, mut problems) = domain::Domain::from_vars(span, &vars, &var_nodes);
+            let conn = domain::conn_vars(name, span, &vars, &var_nodes).unwrap_or_else(|e| {
+                problems.push(Problem::new(e, span, &[]));
+                ConnVars::fallback(name)
+            });
             hosts.push(Host {
                 name: name.clone(),
                 span: span.clone(),
@@ -310,6 +313,7 @@ impl Build {
                 var_nodes,
                 conn,
                 domain: dom,
+                problems,
             });
         }
         Ok(Inventory {

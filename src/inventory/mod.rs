@@ -3,7 +3,8 @@
 //! Loading (`load.rs`) walks `all: {vars, hosts, children}` recursively; variables are then
 //! merged per host with Ansible's precedence (all < parent group < child group < host < -e,
 //! groups of equal depth by name), and the Pigsty variables pgplay acts on are typed and
-//! checked (`domain.rs`) before anything runs. Nothing mutates an `Inventory` after loading;
+//! checked (`domain.rs`); a wrong one is kept as a `Problem` that the run refuses if it reads
+//! the variable (`problem.rs`). Nothing mutates an `Inventory` after loading;
 //! per-run state lives in the executor.
 
 mod domain;
@@ -11,6 +12,7 @@ mod list;
 mod load;
 mod pattern;
 mod pg;
+mod problem;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ pub use list::{host_json, list_json};
 pub use load::load;
 pub use pattern::select;
 pub use pg::{check_repo_with, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
+pub use problem::Problem;
 
 use crate::yaml::{Node, Span};
 
@@ -64,6 +67,8 @@ pub struct Host {
     /// Typed connection and domain variables.
     pub conn: ConnVars,
     pub domain: Domain,
+    /// Typed variables that are wrong: refused if the run reads them, warned about otherwise.
+    pub problems: Vec<Problem>,
 }
 
 #[derive(Debug)]
@@ -74,6 +79,16 @@ pub struct Inventory {
 }
 
 impl Inventory {
+    /// The first problem of any host, as an error (for callers that want every variable
+    /// right, e.g. tests of the typed model).
+    pub fn first_problem(&self) -> Option<crate::error::Error> {
+        self.hosts
+            .iter()
+            .flat_map(|h| h.problems.iter())
+            .next()
+            .map(Problem::error)
+    }
+
     pub fn host(&self, id: HostId) -> &Host {
         &self.hosts[id.0]
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::Problem;
 use crate::crontab;
 use crate::error::{did_you_mean, Error, Result};
 use crate::yaml::{Kind, Node, Span};
@@ -193,11 +194,30 @@ impl Ctx<'_> {
 }
 
 impl PgVars {
-    /// `Ok(None)` for hosts that are not PostgreSQL hosts (no `pg_cluster`).
+    /// `None` for hosts that are not PostgreSQL hosts (no `pg_cluster`), and for hosts whose
+    /// identity is wrong (the problem says why). A wrong repository or `pg_crontab` is a
+    /// problem of its own: the rest of the host's PostgreSQL view stays usable.
     pub fn from_vars(
         host: &Span,
         vars: &Map<String, Value>,
         nodes: &HashMap<String, Arc<Node>>,
+    ) -> (Option<PgVars>, Vec<Problem>) {
+        let mut problems = Vec::new();
+        match Self::read(host, vars, nodes, &mut problems) {
+            Ok(pg) => (pg, problems),
+            Err(e) => {
+                // Without its identity the host cannot be placed in its cluster at all.
+                problems.push(Problem::new(e, host, &["pg_cluster", "pg_role"]));
+                (None, problems)
+            }
+        }
+    }
+
+    fn read(
+        host: &Span,
+        vars: &Map<String, Value>,
+        nodes: &HashMap<String, Arc<Node>>,
+        problems: &mut Vec<Problem>,
     ) -> Result<Option<PgVars>> {
         let c = Ctx { vars, nodes, host };
         let cluster = match vars.get("pg_cluster") {
@@ -251,53 +271,24 @@ impl PgVars {
         let port = c.uint("pg_port", 5432, 65535)? as u16;
         let pgbackrest_enabled = c.bool("pgbackrest_enabled", true)?;
         let method = c.string("pgbackrest_method", "local")?;
-        let repos = match vars.get("pgbackrest_repo") {
-            None | Some(Value::Null) => {
-                // Pigsty's presets (the playbook's defaults) apply.
-                let known: Map<String, Value> = DEFAULT_REPOS
-                    .iter()
-                    .map(|n| (n.to_string(), Value::Object(Map::new())))
-                    .collect();
-                Value::Object(known)
-            }
-            Some(v) => v.clone(),
-        };
-        let Value::Object(repos) = repos else {
-            return Err(Error::invalid(
-                c.span("pgbackrest_repo"),
-                "pgbackrest_repo",
-                "expected a mapping of repository names to definitions",
-            ));
-        };
-        let repo = match repos.get(&method) {
-            Some(Value::Object(r)) => r.clone(),
-            Some(other) => {
-                return Err(Error::invalid(
-                    c.span("pgbackrest_repo"),
-                    format!("pgbackrest_repo.{method}"),
-                    format!("a repository definition must be a mapping, found {other}"),
-                ))
-            }
-            None if c.templated("pgbackrest_method") => Map::new(),
-            None => {
-                let mut names: Vec<&str> = repos.keys().map(String::as_str).collect();
-                names.sort();
-                let err = Error::invalid(
-                    c.span("pgbackrest_method"),
-                    "pgbackrest_method",
-                    format!(
-                        "'{method}' is not a repository of pgbackrest_repo (which has: {})",
-                        names.join(", ")
-                    ),
-                );
-                return Err(match did_you_mean(&method, names.iter().copied()) {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                });
+        let repo = match repo_of(&c, &method) {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(Problem::new(
+                    e,
+                    host,
+                    &["pgbackrest_repo", "pgbackrest_method"],
+                ));
+                Map::new()
             }
         };
-        check_repo(&c, &method, &repo)?;
-        let crontab = pg_crontab(&c)?;
+        let crontab = match pg_crontab(&c) {
+            Ok(lines) => lines,
+            Err(e) => {
+                problems.push(Problem::new(e, host, &[]));
+                Vec::new()
+            }
+        };
         Ok(Some(PgVars {
             cluster,
             seq,
@@ -312,6 +303,58 @@ impl PgVars {
             crontab,
         }))
     }
+}
+
+/// The chosen repository's definition, checked.
+fn repo_of(c: &Ctx<'_>, method: &str) -> Result<Map<String, Value>> {
+    let vars = c.vars;
+    let repos = match vars.get("pgbackrest_repo") {
+        None | Some(Value::Null) => {
+            // Pigsty's presets (the playbook's defaults) apply.
+            let known: Map<String, Value> = DEFAULT_REPOS
+                .iter()
+                .map(|n| (n.to_string(), Value::Object(Map::new())))
+                .collect();
+            Value::Object(known)
+        }
+        Some(v) => v.clone(),
+    };
+    let Value::Object(repos) = repos else {
+        return Err(Error::invalid(
+            c.span("pgbackrest_repo"),
+            "pgbackrest_repo",
+            "expected a mapping of repository names to definitions",
+        ));
+    };
+    let repo = match repos.get(method) {
+        Some(Value::Object(r)) => r.clone(),
+        Some(other) => {
+            return Err(Error::invalid(
+                c.span("pgbackrest_repo"),
+                format!("pgbackrest_repo.{method}"),
+                format!("a repository definition must be a mapping, found {other}"),
+            ))
+        }
+        None if c.templated("pgbackrest_method") => Map::new(),
+        None => {
+            let mut names: Vec<&str> = repos.keys().map(String::as_str).collect();
+            names.sort();
+            let err = Error::invalid(
+                c.span("pgbackrest_method"),
+                "pgbackrest_method",
+                format!(
+                    "'{method}' is not a repository of pgbackrest_repo (which has: {})",
+                    names.join(", ")
+                ),
+            );
+            return Err(match did_you_mean(method, names.iter().copied()) {
+                Some(h) => err.with_hint(h),
+                None => err,
+            });
+        }
+    };
+    check_repo(c, method, &repo)?;
+    Ok(repo)
 }
 
 /// The span of a key inside the chosen repository definition, when it was written in YAML.
@@ -510,6 +553,10 @@ mod tests {
             "all:\n  children:\n    pg-test:\n      hosts:\n        127.0.10.11: {{ pg_seq: 1, pg_role: primary }}\n      vars:\n        pg_cluster: pg-test\n{vars}"
         );
         match load_str("inv.yml", &text, &[]) {
+            Ok(inv) if inv.first_problem().is_some() => inv
+                .first_problem()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
             Ok(inv) => {
                 let pg = inv.hosts[0].domain.pg.clone();
                 pg.map(|p| format!("ok {} {} {}", p.cluster, p.role.as_str(), p.method))

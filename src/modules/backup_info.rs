@@ -5,15 +5,21 @@
 //! stop, database size, backup size, repository size, WAL range, what each backup builds on
 //! — plus the recovery window: from the end of the oldest backup to the newest archived
 //! WAL. The parsed data is also returned (for `register` and `--output json`).
+//!
+//! A repository that cannot be read (pgBackRest's status "other": unreachable, cannot be
+//! decrypted, ...) fails the task with pgBackRest's own words, so a play never goes on to act
+//! on a repository it could not see. A stanza that does not exist fails too, unless
+//! `missing_ok: true` (then `exists` is false: "nothing there" is an answer for pgsql-rm).
 
 use serde_json::{json, Map, Value};
 
-use super::args::req_str;
+use super::args::{opt_bool, req_str};
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
 
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let stanza = req_str(args, "stanza")?;
+    let missing_ok = opt_bool(args, "missing_ok")?.unwrap_or(false);
     let script = format!("pgbackrest --stanza={} --output=json info", quote(&stanza));
     let out = ctx.exec(&script, None).await?;
     if out.status != 0 {
@@ -39,14 +45,64 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             "pgbackrest info has no stanza {stanza}"
         )));
     };
+    // pgBackRest's status codes: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing
+    // stanza data, 4 different cipher, 5 ... and 99 other (the repository could not be read).
+    let code = entry["status"]["code"].as_i64().unwrap_or(99);
+    if code == 1 {
+        if !missing_ok {
+            return Ok(Outcome::failed(format!(
+                "stanza {stanza} does not exist in this host's repository (pgbackrest info: missing stanza path)"
+            )));
+        }
+        let mut o = Outcome::ok(false);
+        o.data.insert("exists".into(), Value::Bool(false));
+        o.data.insert("status_code".into(), Value::from(code));
+        o.data.insert("backups".into(), Value::Array(Vec::new()));
+        o.data.insert(
+            "pgplay_show".into(),
+            Value::String(format!("stanza {stanza}: not in the repository\n")),
+        );
+        return Ok(o);
+    }
+    if code == 4 || code == 99 {
+        return Ok(Outcome::failed(format!(
+            "the repository of stanza {stanza} cannot be read: {}",
+            repo_problem(entry)
+        )));
+    }
     let info = summarize(entry);
     let mut o = Outcome::ok(false);
+    o.data.insert("exists".into(), Value::Bool(true));
     o.data
         .insert("pgplay_show".into(), Value::String(table(&info)));
     if let Value::Object(m) = info {
         o.data.extend(m);
     }
     Ok(o)
+}
+
+/// pgBackRest's reason why a repository could not be read, in one line.
+fn repo_problem(entry: &Value) -> String {
+    let mut reasons: Vec<String> = entry["status"]["repo"]
+        .as_array()
+        .map(|repos| {
+            repos
+                .iter()
+                .filter(|r| r["code"].as_i64() != Some(0))
+                .filter_map(|r| r["message"].as_str())
+                .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect()
+        })
+        .unwrap_or_default();
+    if reasons.is_empty() {
+        reasons.push(
+            entry["status"]["message"]
+                .as_str()
+                .unwrap_or("unknown status")
+                .to_string(),
+        );
+    }
+    reasons.join("; ")
 }
 
 fn timestamp(epoch: &Value) -> String {

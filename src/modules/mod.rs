@@ -20,6 +20,7 @@ mod service;
 mod set_fact;
 mod shell;
 mod template;
+pub use template::read_from;
 mod wait_for;
 
 use serde_json::{Map, Value};
@@ -108,8 +109,17 @@ fn spec(module: &str) -> &'static [&'static str] {
         "set_fact" => &["*"],
         "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
         "fail" => &["msg"],
-        "backup_info" => &["stanza"],
+        "backup_info" => &["stanza", "missing_ok"],
         "pitr" => &["step"],
+        _ => &[],
+    }
+}
+
+/// Variables a module reads by itself, beyond its arguments (the run's validation covers
+/// them: `scope.rs`).
+pub fn implicit_reads(module: &str) -> &'static [&'static str] {
+    match module {
+        "pitr" => crate::pitr::READS,
         _ => &[],
     }
 }

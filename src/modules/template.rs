@@ -25,10 +25,16 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
 
 /// Read a controller-side file for `copy src=` (`files/`) or `template src=` (`templates/`).
 pub fn read_source(ctx: &Ctx<'_>, kind: &str, src: &str) -> Result<Vec<u8>, Failure> {
-    match ctx.source {
+    read_from(ctx.source, kind, src).map_err(Failure::Args)
+}
+
+/// The same from a playbook's source, before any host is involved (`scope.rs` reads the
+/// templates a run renders).
+pub fn read_from(source: &Source, kind: &str, src: &str) -> Result<Vec<u8>, String> {
+    match source {
         Source::Builtin => builtin::file(kind, src)
             .map(|s| s.as_bytes().to_vec())
-            .ok_or_else(|| Failure::Args(format!("no built-in {kind} file '{src}'"))),
+            .ok_or_else(|| format!("no built-in {kind} file '{src}'")),
         Source::Dir(dir) => {
             let candidates = [dir.join(kind).join(src), dir.join(src)];
             for c in &candidates {
@@ -40,11 +46,11 @@ pub fn read_source(ctx: &Ctx<'_>, kind: &str, src: &str) -> Result<Vec<u8>, Fail
             if let Some(text) = builtin::file(kind, src) {
                 return Ok(text.as_bytes().to_vec());
             }
-            Err(Failure::Args(format!(
+            Err(format!(
                 "cannot find '{src}' (looked in {} and {}, and among the built-in {kind})",
                 candidates[0].display(),
                 candidates[1].display()
-            )))
+            ))
         }
     }
 }

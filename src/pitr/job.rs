@@ -11,6 +11,25 @@ use serde_json::{Map, Value};
 
 use super::spec::{Action, Pitr, Target, Timeline};
 
+/// The variables a PITR reads on each host (besides what its tasks' templates name): the
+/// run's validation covers them before the first connection.
+pub const READS: &[&str] = &[
+    "pg_pitr",
+    "pg_cluster",
+    "pg_role",
+    "pg_seq",
+    "pg_dbsu",
+    "pg_data",
+    "pg_port",
+    "pg_bin_dir",
+    "patroni_enabled",
+    "pgbackrest_method",
+    "pgbackrest_repo",
+    "pgbackrest_log_dir",
+    "pg_replication_username",
+    "pg_replication_password",
+];
+
 /// The member's identity and settings, from its variables (inventory, -e and the playbook's
 /// defaults merged as a task sees them).
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ pub mod time;
 pub mod wal;
 pub mod window;
 
-pub use job::{Job, Member};
+pub use job::{Job, Member, READS};
 pub use lsn::{Lsn, Segment, DEFAULT_SEG_SIZE};
 pub use spec::{Action, Pitr, Target, Timeline};
 pub use time::PgTime;

@@ -51,6 +51,11 @@ pub fn task_file(path: &str) -> Option<&'static str> {
     TASK_FILES.iter().find(|(n, _)| *n == path).map(|(_, t)| *t)
 }
 
+/// Names of the built-in templates.
+pub fn template_names() -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(n, _)| *n)
+}
+
 /// A built-in template (`kind` = "templates") or plain file (`kind` = "files").
 pub fn file(kind: &str, name: &str) -> Option<&'static str> {
     let table = if kind == "templates" {

@@ -28,6 +28,7 @@ const PLAY_KEYS: &[&str] = &[
     "no_log",
     "confirm",
     "require_limit",
+    "safeguard",
 ];
 
 const TASK_KEYS: &[&str] = &[
@@ -290,6 +291,7 @@ impl Lowering<'_> {
         let mut any_errors_fatal = false;
         let mut confirm = None;
         let mut require_limit = false;
+        let mut safeguard = None;
         for (k, v) in entries(node, "play")? {
             let key = k.key_text();
             match key.as_str() {
@@ -311,6 +313,7 @@ impl Lowering<'_> {
                 "no_log" => inherit.no_log = Some(boolean(v, "no_log")?),
                 "confirm" => confirm = Some(string(v, "confirm")?),
                 "require_limit" => require_limit = boolean(v, "require_limit")?,
+                "safeguard" => safeguard = Some(string(v, "safeguard")?),
                 _ => return Err(unknown_key(k, PLAY_KEYS, "play")),
             }
         }
@@ -340,6 +343,7 @@ impl Lowering<'_> {
             any_errors_fatal,
             confirm,
             require_limit,
+            safeguard,
         })
     }
 

@@ -54,6 +54,9 @@ pub struct Play {
     pub confirm: Option<String>,
     /// pgplay's `require_limit: true`: the play refuses to run without `-l`.
     pub require_limit: bool,
+    /// pgplay's `safeguard: <variable>` (Pigsty's `pg_safeguard`): the play refuses to run on
+    /// a host where that variable is true; `-e <variable>=false` overrides it.
+    pub safeguard: Option<String>,
 }
 
 /// What a task runs: a module and its (untemplated) arguments.

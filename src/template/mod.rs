@@ -142,6 +142,26 @@ impl Renderer {
         Ok(filters::condition_truth(&value))
     }
 
+    /// The top-level variable names a template source reads (static analysis: every
+    /// branch counts). A source that does not parse reads nothing here; rendering it says why.
+    pub fn names_in_template(&self, source: &str) -> HashSet<String> {
+        if !contains_template(source) {
+            return HashSet::new();
+        }
+        match self.env.template_from_str(source) {
+            Ok(t) => t.undeclared_variables(false),
+            Err(_) => HashSet::new(),
+        }
+    }
+
+    /// The top-level variable names a bare expression (`when:`) reads.
+    pub fn names_in_expr(&self, expr: &str) -> HashSet<String> {
+        match self.env.compile_expression(expr) {
+            Ok(e) => e.undeclared_variables(false),
+            Err(_) => HashSet::new(),
+        }
+    }
+
     /// Template every string inside a JSON value recursively (task arguments),
     /// leaving non-strings alone.  A string that is exactly one expression
     /// "{{ x }}" yields the native value of x (list, dict, number), as Ansible

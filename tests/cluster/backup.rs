@@ -5,7 +5,16 @@ use crate::support::{backups, info, ok, pgplay, repo, ssh, ALL, META, TEST1, TES
 
 /// Start from no pgBackRest state at all (a rerun on a kept sandbox).
 fn clean_slate() {
-    let _ = pgplay(&["pgsql-rm", "-t", "pg_backup", "--output", "json"]);
+    let _ = pgplay(&[
+        "pgsql-rm",
+        "-l",
+        "pg-meta,pg-test",
+        "-t",
+        "pg_backup",
+        "--yes",
+        "--output",
+        "json",
+    ]);
     for host in ALL {
         ok(host, "rm -rf /etc/pgbackrest /pg/backup/* /etc/profile.d/pg-alias.sh; crontab -u postgres -r 2>/dev/null; true");
     }
@@ -22,14 +31,10 @@ pub fn pg_backup_configures_both_clusters_once() {
         let sets = backups(host, stanza);
         assert_eq!(sets.len(), 1, "{stanza}: {sets:?}");
         assert_eq!(sets[0].1, "full");
-        ok(host, "test -f /etc/pgbackrest/initial.done");
     }
-    // Replicas have the config but made no initial backup.
+    // Replicas have the config (the one initial backup above was the primary's).
     for host in [TEST2, TEST3] {
-        ok(
-            host,
-            "test -f /etc/pgbackrest/pgbackrest.conf && test ! -f /etc/pgbackrest/initial.done",
-        );
+        ok(host, "test -f /etc/pgbackrest/pgbackrest.conf");
     }
     // archive_command is wired to the stanza and WAL reaches the repository.
     let cmd = ok(
@@ -359,6 +364,81 @@ pub fn cron_entries_fire() {
 }
 
 pub fn pgsql_rm_pg_backup() {
+    let before = backups(META, "pg-meta").len();
+    assert!(before > 0, "pg-meta has no backup to protect");
+    // Every guard refuses before a host is contacted, and removes nothing.
+    for (args, code, needles) in [
+        // no -l: never every cluster at once (this once deleted pg-meta's and pg-test's)
+        (
+            &["pgsql-rm", "-t", "pg_backup", "--yes"][..],
+            5,
+            &["never runs on every host", "-l"][..],
+        ),
+        // not a terminal and no --yes
+        (
+            &["pgsql-rm", "-l", "pg-meta", "-t", "pg_backup"][..],
+            5,
+            &["delete stanza pg-meta", "--yes"][..],
+        ),
+        // Pigsty's pg_safeguard
+        (
+            &[
+                "pgsql-rm",
+                "-l",
+                "pg-meta",
+                "-t",
+                "pg_backup",
+                "--yes",
+                "-e",
+                "pg_safeguard=true",
+            ][..],
+            4,
+            &[
+                "pg_safeguard is true for 127.0.10.10 (pg-meta)",
+                "-e pg_safeguard=false",
+            ][..],
+        ),
+    ] {
+        let r = pgplay(&[args, &["--output", "text"][..]].concat());
+        assert_eq!(r.code, code, "{args:?}: {}", r.all());
+        for n in needles {
+            assert!(r.stderr.contains(n), "{args:?}: wanted {n:?}: {}", r.all());
+        }
+        assert!(
+            !r.stdout.contains("TASK ["),
+            "{args:?} ran tasks: {}",
+            r.all()
+        );
+        assert_eq!(
+            backups(META, "pg-meta").len(),
+            before,
+            "{args:?} removed backups"
+        );
+    }
+    // --check shows what would go and removes nothing (it once failed on an undefined
+    // registered variable).
+    let check = pgplay(&[
+        "pgsql-rm",
+        "-l",
+        "pg-meta",
+        "-t",
+        "pg_backup",
+        "--check",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(check.code, 0, "{}", check.all());
+    assert!(
+        check.stdout.contains("stanza pg-meta  status: ok") && check.stdout.contains("full"),
+        "the listing of what would be removed: {}",
+        check.all()
+    );
+    assert_eq!(
+        backups(META, "pg-meta").len(),
+        before,
+        "--check removed backups"
+    );
+
     let keep = pgplay(&[
         "pgsql-rm",
         "-l",
@@ -376,8 +456,9 @@ pub fn pgsql_rm_pg_backup() {
         "{}",
         keep.all()
     );
-    assert!(
-        !backups(META, "pg-meta").is_empty(),
+    assert_eq!(
+        backups(META, "pg-meta").len(),
+        before,
         "pg_rm_backup=false removed backups"
     );
     let rm = pgplay(&[
@@ -386,10 +467,12 @@ pub fn pgsql_rm_pg_backup() {
         "pg-meta",
         "-t",
         "pg_backup",
+        "--yes",
         "--output",
         "text",
     ]);
     assert_eq!(rm.code, 0, "{}", rm.all());
+    assert!(rm.stderr.contains("delete stanza pg-meta"), "{}", rm.all());
     let (code, out, err) = ssh(
         META,
         "su - postgres -c 'pgbackrest --stanza=pg-meta --output=json info'",
@@ -405,7 +488,8 @@ pub fn pgsql_rm_pg_backup() {
     );
     // pg-test's backups are untouched.
     assert!(!backups(TEST1, "pg-test").is_empty());
-    // Set pg-meta up again for whoever comes next.
+    // Set pg-meta up again: the repository, not a marker left on the host, decides that the
+    // first backup is due (a stale marker once left the cluster with no backup at all).
     let again = pgplay(&[
         "pgsql",
         "-l",
@@ -416,4 +500,11 @@ pub fn pgsql_rm_pg_backup() {
         "json",
     ]);
     assert_eq!(again.code, 0, "{}", again.all());
+    let sets = backups(META, "pg-meta");
+    assert_eq!(
+        sets.len(),
+        1,
+        "no initial backup after the stanza was recreated: {sets:?}"
+    );
+    assert_eq!(sets[0].1, "full");
 }
