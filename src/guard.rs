@@ -62,6 +62,9 @@ pub fn check(
             ))
             .with_hint(format!("e.g. pgplay {} -l pg-meta ...", pb.name)));
         }
+        if play.needs_primary {
+            needs_primary(inv, pb, &hosts[i])?;
+        }
         if let Some(var) = &play.safeguard {
             safeguard(inv, pb, play, &hosts[i], var, extra, &renderer, check_mode)?;
         }
@@ -91,6 +94,55 @@ pub fn check(
         }
     }
     Ok(lines)
+}
+
+/// The inventory's primary of a cluster (`pg_role: primary`), by name.
+fn primary_of(inv: &Inventory, cluster: &str) -> Option<String> {
+    inv.hosts
+        .iter()
+        .find(|h| {
+            h.domain.pg.as_ref().is_some_and(|p| {
+                p.cluster == cluster && p.role == crate::inventory::PgRole::Primary
+            })
+        })
+        .map(|h| h.name.clone())
+}
+
+/// A play that works through primaries must have one selected for every cluster it touches.
+fn needs_primary(inv: &Inventory, pb: &Playbook, hosts: &[HostId]) -> Result<()> {
+    // cluster -> (a primary selected, the selected members)
+    let mut clusters: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    for &h in hosts {
+        let host = inv.host(h);
+        if let Some(pg) = &host.domain.pg {
+            let e = clusters.entry(pg.cluster.clone()).or_default();
+            e.0 |= pg.role == crate::inventory::PgRole::Primary;
+            e.1.push(format!("{} ({})", host.name, pg.role.as_str()));
+        }
+    }
+    if clusters.is_empty() {
+        return Err(Error::usage(format!(
+            "the selection has no PostgreSQL host (no host with pg_cluster): {} would do nothing",
+            pb.name
+        ))
+        .with_hint(format!(
+            "name a cluster, e.g. pgplay {} -l pg-meta",
+            pb.name
+        )));
+    }
+    for (cluster, (primary, members)) in clusters {
+        if !primary {
+            let name =
+                primary_of(inv, &cluster).unwrap_or_else(|| "(none in the inventory)".into());
+            return Err(Error::usage(format!(
+                "the limit selects {} of {cluster} but not its primary {name}: {} works on the primary only, so nothing would be done",
+                members.join(", "),
+                pb.name
+            ))
+            .with_hint(format!("use -l {cluster} (or -l {name})")));
+        }
+    }
+    Ok(())
 }
 
 /// Refuse a play on hosts whose safeguard variable (Pigsty's `pg_safeguard`) is true.
@@ -205,16 +257,8 @@ fn check_pitr(
     }
     for (cluster, (primary, others)) in clusters {
         if !primary {
-            let primary_name = inv
-                .hosts
-                .iter()
-                .find(|h| {
-                    h.domain.pg.as_ref().is_some_and(|p| {
-                        p.cluster == cluster && p.role == crate::inventory::PgRole::Primary
-                    })
-                })
-                .map(|h| h.name.clone())
-                .unwrap_or_else(|| "(none in the inventory)".into());
+            let primary_name =
+                primary_of(inv, &cluster).unwrap_or_else(|| "(none in the inventory)".into());
             return Err(Error::usage(format!(
                 "the limit selects {} of {cluster} but not its primary {primary_name}: a PITR restores the primary and re-initialises the replicas from it",
                 others.join(", ")

@@ -55,7 +55,17 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
         host: host_name.clone(),
     });
     let started = Instant::now();
-    let done = execute(engine, play_index, task, step.host, play_hosts).await;
+    let work = execute(engine, play_index, task, step.host, play_hosts);
+    let done = match task.timeout {
+        None => work.await,
+        Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
+            Ok(done) => done,
+            Err(_) => failed(format!(
+                "task '{}' took longer than its timeout of {secs} s on {host_name}: pgplay stopped waiting for it",
+                task.name
+            )),
+        },
+    };
     let elapsed = started.elapsed().as_millis() as u64;
 
     let secrets = engine.state(step.host).secrets.clone();
@@ -143,12 +153,17 @@ async fn execute(
         match eval_condition(engine, cond, &ctx_vars, &dropped) {
             Ok(true) => {}
             Ok(false) => {
+                // As Ansible: a skipped task still registers its result (`x is skipped`,
+                // `x is changed` stay usable after it).
+                let result =
+                    serde_json::json!({"changed": false, "skipped": true, "false_condition": cond});
+                register(engine, task, host, result.clone());
                 return Done {
                     status: Status::Skipped,
                     msg: Some(format!("Conditional result was False: {cond}")),
                     diff: None,
-                    result: serde_json::json!({"changed": false, "skipped": true, "false_condition": cond}),
-                }
+                    result,
+                };
             }
             Err(e) => return failed(format!("task '{}': when '{cond}': {e}", task.name)),
         }

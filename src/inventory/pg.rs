@@ -289,11 +289,24 @@ impl PgVars {
                 Vec::new()
             }
         };
+        for key in PATH_VARS {
+            if let Err(e) = check_path_var(&c, key) {
+                problems.push(Problem::new(e, host, &[]));
+            }
+        }
+        let dbsu = c.string("pg_dbsu", "postgres")?;
+        if !is_user_name(&dbsu) && !c.templated("pg_dbsu") {
+            return Err(Error::invalid(
+                c.span("pg_dbsu"),
+                "pg_dbsu",
+                format!("{dbsu:?} is not a user name (letters, digits, '_', '-', '.'; not starting with '-')"),
+            ));
+        }
         Ok(Some(PgVars {
             cluster,
             seq,
             role,
-            dbsu: c.string("pg_dbsu", "postgres")?,
+            dbsu,
             data: c.string("pg_data", "/pg/data")?,
             port,
             pgbackrest_enabled,
@@ -303,6 +316,75 @@ impl PgVars {
             crontab,
         }))
     }
+}
+
+/// Path variables that reach pgbackrest.conf, scripts and commands: each must be an absolute,
+/// clean path of plain characters, so that no value can add a line, a section or a word.
+const PATH_VARS: &[&str] = &["pg_data", "pg_bin_dir", "pgbackrest_log_dir"];
+
+fn check_path_var(c: &Ctx<'_>, key: &str) -> Result<()> {
+    let value = match c.vars.get(key) {
+        None | Some(Value::Null) => return Ok(()),
+        Some(_) if c.templated(key) => return Ok(()),
+        Some(Value::String(s)) => s,
+        Some(v) => {
+            return Err(Error::invalid(
+                c.span(key),
+                key,
+                format!("expected a path, found {v}"),
+            ))
+        }
+    };
+    clean_path(value).map_err(|m| {
+        Error::invalid(c.span(key), key, m).with_hint(
+            "an absolute path such as /pg/data: no line breaks, spaces, quotes, '..' or '//'",
+        )
+    })
+}
+
+/// An absolute, clean path: `/` then components of `[A-Za-z0-9._@%+=:,~-]`, no `.`/`..`
+/// components, no empty ones (`//`), no trailing `/`.
+pub fn clean_path(p: &str) -> Result<(), String> {
+    if p.contains(['\n', '\r']) {
+        return Err(format!(
+            "{p:?} holds a line break: it would add a line to the files it is written into"
+        ));
+    }
+    if !p.starts_with('/') {
+        return Err(format!("{p:?} is not an absolute path"));
+    }
+    if p == "/" {
+        return Err("the root directory '/' cannot be used here".into());
+    }
+    if p.ends_with('/') {
+        return Err(format!("{p:?} ends with '/': write it without"));
+    }
+    for comp in p[1..].split('/') {
+        if comp.is_empty() {
+            return Err(format!("{p:?} has an empty component ('//')"));
+        }
+        if comp == "." || comp == ".." {
+            return Err(format!(
+                "{p:?} has a '{comp}' component: write the path it means"
+            ));
+        }
+        if let Some(ch) = comp
+            .chars()
+            .find(|ch| !(ch.is_ascii_alphanumeric() || "._@%+=:,~-".contains(*ch)))
+        {
+            return Err(format!("{p:?} holds {ch:?}, which pgplay does not write into configuration files or commands"));
+        }
+    }
+    Ok(())
+}
+
+/// A POSIX-ish user name, as `useradd` takes it.
+fn is_user_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 /// The chosen repository's definition, checked.
@@ -610,6 +692,13 @@ mod tests {
             ("        pg_cluster: 'pg test'\n", &["pg_cluster", "may hold only letters"]),
             ("        pg_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full', '61 * * * * x' ]\n", &["pg_crontab[1]", "minute field '61'"]),
             ("        pg_port: 99999\n", &["pg_port", "0 to 65535"]),
+            ("        pg_data: \"/pg/data\\nrepo1-path=/evil\"\n", &["pg_data", "line break"]),
+            ("        pgbackrest_log_dir: \"/pg/log\\n[evil]\"\n", &["pgbackrest_log_dir", "line break"]),
+            ("        pg_data: pg/data\n", &["pg_data", "not an absolute path"]),
+            ("        pg_data: /pg/../etc\n", &["pg_data", "'..' component"]),
+            ("        pg_data: '/pg/my data'\n", &["pg_data", "' '"]),
+            ("        pg_bin_dir: /usr/lib//bin\n", &["pg_bin_dir", "'//'"]),
+            ("        pg_dbsu: 'postgres; rm'\n", &["pg_dbsu", "not a user name"]),
         ] {
             let got = load(vars);
             for n in needles {

@@ -20,7 +20,22 @@ use crate::transport::quote;
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let stanza = req_str(args, "stanza")?;
     let missing_ok = opt_bool(args, "missing_ok")?.unwrap_or(false);
-    let script = format!("pgbackrest --stanza={} --output=json info", quote(&stanza));
+    // The repository's two info files are small: a short I/O timeout makes an endpoint that
+    // hangs or refuses an answer in seconds instead of pgBackRest's minutes of retries.
+    let io_timeout = match args.get("io_timeout") {
+        None | Some(Value::Null) => 5,
+        Some(v) => v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                super::Failure::Args(format!("io_timeout must be a number of seconds, got {v}"))
+            })?,
+    };
+    let script = format!(
+        "pgbackrest --stanza={} --io-timeout={io_timeout} --output=json info",
+        quote(&stanza)
+    );
     let out = ctx.exec(&script, None).await?;
     if out.status != 0 {
         return Ok(Outcome::failed(format!(
@@ -67,7 +82,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     if code == 4 || code == 99 {
         return Ok(Outcome::failed(format!(
             "the repository of stanza {stanza} cannot be read: {}",
-            repo_problem(entry)
+            super::pgbackrest_words::from_stanza(entry)
         )));
     }
     let info = summarize(entry);
@@ -79,30 +94,6 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         o.data.extend(m);
     }
     Ok(o)
-}
-
-/// pgBackRest's reason why a repository could not be read, in one line.
-fn repo_problem(entry: &Value) -> String {
-    let mut reasons: Vec<String> = entry["status"]["repo"]
-        .as_array()
-        .map(|repos| {
-            repos
-                .iter()
-                .filter(|r| r["code"].as_i64() != Some(0))
-                .filter_map(|r| r["message"].as_str())
-                .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect()
-        })
-        .unwrap_or_default();
-    if reasons.is_empty() {
-        reasons.push(
-            entry["status"]["message"]
-                .as_str()
-                .unwrap_or("unknown status")
-                .to_string(),
-        );
-    }
-    reasons.join("; ")
 }
 
 fn timestamp(epoch: &Value) -> String {

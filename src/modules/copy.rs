@@ -45,7 +45,7 @@ pub async fn put(
             )));
         }
     }
-    put_file(
+    let mut o = put_file(
         ctx,
         &Want {
             dest,
@@ -56,5 +56,20 @@ pub async fn put(
             validate: validate.as_deref(),
         },
     )
-    .await
+    .await?;
+    // A validation that printed pgBackRest's info JSON (a repository checked with the new
+    // configuration) is said in a DBA's words; the old file was left in place.
+    if o.failed {
+        let explained = o
+            .msg
+            .as_deref()
+            .and_then(|m| m.split_once("validation failed: "))
+            .and_then(|(_, out)| super::pgbackrest_words::from_info_json(out));
+        if let Some(why) = explained {
+            o.msg = Some(format!(
+                "{dest} was not replaced: the repository cannot be used with the new configuration: {why}"
+            ));
+        }
+    }
+    Ok(o)
 }

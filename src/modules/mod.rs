@@ -14,6 +14,7 @@ mod debug;
 mod fail;
 mod file;
 mod lineinfile;
+pub mod pgbackrest_words;
 mod pitr;
 mod remote;
 mod service;
@@ -109,7 +110,7 @@ fn spec(module: &str) -> &'static [&'static str] {
         "set_fact" => &["*"],
         "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
         "fail" => &["msg"],
-        "backup_info" => &["stanza", "missing_ok"],
+        "backup_info" => &["stanza", "missing_ok", "io_timeout"],
         "pitr" => &["step"],
         _ => &[],
     }

@@ -65,7 +65,7 @@ if [ "$cc" = 1 ]; then
   if [ -n "$owner" ]; then chown "$owner" -- "$tmp" || exit 3; fi
   if [ -n "$group" ]; then chgrp "$group" -- "$tmp" || exit 3; fi
   if [ -n "$validate" ]; then
-    if ! out=$(eval "$validate" 2>&1); then echo "validation failed: $out" >&2; exit 4; fi
+    if ! out=$(eval "$validate" 2>&1); then printf 'validation failed: %s\n' "$out" >&2; exit 4; fi
   fi
   mv -f -- "$tmp" "$dest" || exit 3
   trap - EXIT

@@ -29,6 +29,7 @@ const PLAY_KEYS: &[&str] = &[
     "confirm",
     "require_limit",
     "safeguard",
+    "needs_primary",
 ];
 
 const TASK_KEYS: &[&str] = &[
@@ -48,6 +49,7 @@ const TASK_KEYS: &[&str] = &[
     "become_user",
     "become_method",
     "throttle",
+    "timeout",
     "run_once",
     "delegate_to",
     "any_errors_fatal",
@@ -292,6 +294,7 @@ impl Lowering<'_> {
         let mut confirm = None;
         let mut require_limit = false;
         let mut safeguard = None;
+        let mut needs_primary = false;
         for (k, v) in entries(node, "play")? {
             let key = k.key_text();
             match key.as_str() {
@@ -314,6 +317,7 @@ impl Lowering<'_> {
                 "confirm" => confirm = Some(string(v, "confirm")?),
                 "require_limit" => require_limit = boolean(v, "require_limit")?,
                 "safeguard" => safeguard = Some(string(v, "safeguard")?),
+                "needs_primary" => needs_primary = boolean(v, "needs_primary")?,
                 _ => return Err(unknown_key(k, PLAY_KEYS, "play")),
             }
         }
@@ -344,6 +348,7 @@ impl Lowering<'_> {
             confirm,
             require_limit,
             safeguard,
+            needs_primary,
         })
     }
 
@@ -527,6 +532,7 @@ impl Lowering<'_> {
             become_user: None,
             become_method: None,
             throttle: None,
+            timeout: None,
             run_once: false,
             delegate_to: None,
             no_log: false,
@@ -597,6 +603,17 @@ impl Lowering<'_> {
                         ));
                     }
                     task.throttle = Some(n);
+                }
+                "timeout" => {
+                    let n = number(v, "timeout")?.ceil() as u64;
+                    if n == 0 {
+                        return Err(Error::invalid(
+                            &v.span,
+                            "timeout",
+                            "timeout is in seconds and must be at least 1 (leave it out for none)",
+                        ));
+                    }
+                    task.timeout = Some(n);
                 }
                 "run_once" => task.run_once = boolean(v, "run_once")?,
                 "any_errors_fatal" => {

@@ -57,6 +57,10 @@ pub struct Play {
     /// pgplay's `safeguard: <variable>` (Pigsty's `pg_safeguard`): the play refuses to run on
     /// a host where that variable is true; `-e <variable>=false` overrides it.
     pub safeguard: Option<String>,
+    /// pgplay's `needs_primary: true`: the play acts through each selected cluster's primary
+    /// (backups); a limit that selects a cluster's members but not its primary is refused,
+    /// since the run would do nothing and look like a success.
+    pub needs_primary: bool,
 }
 
 /// What a task runs: a module and its (untemplated) arguments.
@@ -91,6 +95,8 @@ pub struct Task {
     pub become_user: Option<String>,
     pub become_method: Option<String>,
     pub throttle: Option<usize>,
+    /// Ansible's `timeout:` (seconds): the task fails when it runs longer.
+    pub timeout: Option<u64>,
     pub run_once: bool,
     pub delegate_to: Option<String>,
     pub no_log: bool,

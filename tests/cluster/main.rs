@@ -11,6 +11,7 @@ mod node_scripts;
 mod pitr;
 #[path = "../common/run.rs"]
 mod run;
+mod safety;
 mod support;
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -52,6 +53,18 @@ fn main() {
         (
             "pgsql_rm_pg_backup_keeps_or_removes",
             backup::pgsql_rm_pg_backup,
+        ),
+        (
+            "safety_wrong_cipher_pass_never_replaces_a_working_config",
+            safety::wrong_cipher_pass_never_replaces_a_working_config,
+        ),
+        (
+            "safety_repository_down_or_hung_is_said_in_seconds",
+            safety::repository_down_or_hung_is_said_in_seconds,
+        ),
+        (
+            "safety_a_limit_without_the_primary_backs_up_nothing",
+            safety::a_limit_without_the_primary_backs_up_nothing,
         ),
         (
             "pitr_setup_heartbeat_and_backups",
