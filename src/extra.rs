@@ -20,9 +20,9 @@ fn parse(index: usize, value: &str) -> Result<Node> {
     let label = format!("-e #{index}");
     let trimmed = value.trim_start();
     let node = if let Some(path) = trimmed.strip_prefix('@') {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("{label}: cannot read the variables file '{path}': {e}"))
+                .with_hint("-e @FILE reads a JSON or YAML file of variables; check the path (relative to where pgplay runs)")
         })?;
         syntax(path, yaml::load(path, &text))?
     } else if trimmed.starts_with('{') || trimmed.starts_with('[') {

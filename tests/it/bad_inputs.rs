@@ -174,10 +174,128 @@ fn cases() -> Vec<Case> {
     v
 }
 
+/// A PostgreSQL inventory on the test hosts (a primary and a replica of cluster pg-x), with
+/// `extra` (4-space indented) under all.vars.
+fn pg_inventory(extra: &str, hosts: [&str; 2], group: &str) -> String {
+    format!(
+        "all:\n  children:\n    pg-x:\n      hosts:\n        127.0.40.19: {}\n        127.0.40.20: {}\n      vars: {{ {group} }}\n  vars:\n    ansible_user: root\n{extra}",
+        hosts[0], hosts[1]
+    )
+}
+
+const PRIMARY: &str = "{ pg_seq: 1, pg_role: primary }";
+const REPLICA: &str = "{ pg_seq: 2, pg_role: replica }";
+const GROUP: &str = "pg_cluster: pg-x, patroni_enabled: false";
+
+/// A case on the PostgreSQL inventory: `args` name the built-in playbook first.
+fn pg(name: &'static str, code: i32, needles: &[&'static str], extra: &str, args: &[&str]) -> Case {
+    pg_with(
+        name,
+        code,
+        needles,
+        pg_inventory(extra, [PRIMARY, REPLICA], GROUP),
+        args,
+    )
+}
+
+fn pg_with(
+    name: &'static str,
+    code: i32,
+    needles: &[&'static str],
+    inventory: String,
+    args: &[&str],
+) -> Case {
+    let mut c = case(name, code, needles);
+    c.inventory = inventory;
+    c.args = std::iter::once(format!("--playbook-name={}", args[0]))
+        .chain(args[1..].iter().map(|a| a.to_string()))
+        .collect();
+    c
+}
+
+/// `pgsql-pitr -l pg-x --yes -e {"pg_pitr": <pitr>}`.
+fn pitr(name: &'static str, needles: &[&'static str], pitr: serde_json::Value) -> Case {
+    let e = serde_json::json!({ "pg_pitr": pitr }).to_string();
+    pg(
+        name,
+        4,
+        needles,
+        "",
+        &["pgsql-pitr", "-l", "pg-x", "--yes", "-e", &e],
+    )
+}
+
+/// Bad input across the PostgreSQL variables, the destructive playbooks, pg_pitr, -e, -l,
+/// -t and connection variables (issue 9): refused before any host is contacted.
+fn pg_cases() -> Vec<Case> {
+    use serde_json::json;
+    let backup = ["pgsql", "-t", "pg_backup"];
+    let t = "2026-07-13 10:00:00+00";
+    let data_nl = json!({"pg_data": "/pg/data\nrepo1-path=/evil"}).to_string();
+    let log_nl = json!({"pgbackrest_log_dir": "/pg/log\n[evil]"}).to_string();
+    let target = json!({"pg_pitr": {"time": t}}).to_string();
+    vec![
+        pg("pgbackrest_method typo", 4, &["inventory.yml:10:", "'mino' is not a repository", "did you mean 'minio'"], "    pgbackrest_method: mino\n", &backup),
+        pg("repository option typo", 4, &["inventory.yml:11:", "pgbackrest_repo.local.retention_ful", "did you mean 'retention_full'"], "    pgbackrest_repo:\n      local: { path: /pg/backup, retention_ful: 2 }\n", &backup),
+        pg("s3 repository without a bucket", 4, &["pgbackrest_repo.s3.type", "needs s3_bucket"], "    pgbackrest_method: s3\n    pgbackrest_repo:\n      s3: { type: s3, s3_endpoint: x, s3_region: r, s3_key: k, s3_key_secret: s }\n", &backup),
+        pg("encryption without a passphrase", 4, &["pgbackrest_repo.local.cipher_type", "needs cipher_pass"], "    pgbackrest_repo:\n      local: { path: /x, cipher_type: aes-256-cbc }\n", &backup),
+        pg_with("pg_role typo", 4, &["inventory.yml:5:", "'primay' is not a role", "did you mean 'primary'"], pg_inventory("", ["{ pg_seq: 1, pg_role: primay }", REPLICA], GROUP), &backup),
+        pg_with("no pg_seq", 4, &["inventory.yml:5:", "has no pg_seq", "pg_seq: 1"], pg_inventory("", ["{ pg_role: primary }", REPLICA], GROUP), &backup),
+        pg("pg_port out of range", 4, &["inventory.yml:10:", "pg_port", "0 to 65535"], "    pg_port: 99999\n", &backup),
+        pg_with("pg_cluster with a space", 4, &["inventory.yml:7:", "pg_cluster", "only letters, digits"], pg_inventory("", [PRIMARY, REPLICA], "pg_cluster: 'pg x'"), &backup),
+        pg("pg_data with a newline from -e", 4, &["-e #1", "pg_data", "line break"], "", &["pgsql", "-t", "pg_backup", "-e", &data_nl]),
+        pg("pgbackrest_log_dir with a section from -e", 4, &["-e #1", "pgbackrest_log_dir", "line break"], "", &["pgsql", "-t", "pg_backup", "-e", &log_nl]),
+        pg("relative pg_data", 4, &["inventory.yml:10:", "pg_data", "not an absolute path"], "    pg_data: pg/data\n", &backup),
+        pg("pg_data with ..", 4, &["pg_data", "'..' component"], "    pg_data: /pg/../etc\n", &backup),
+        pg("hostile pg_dbsu", 4, &["pg_dbsu", "not a user name"], "    pg_dbsu: 'postgres; rm -rf /'\n", &backup),
+        pg("bad pg_crontab line", 4, &["pg_crontab[0]", "hour field '25'"], "    pg_crontab: [ '00 25 * * * /pg/bin/pg-backup' ]\n", &["pgsql", "-t", "pg_crontab"]),
+        pg("pgbackrest_repo not a mapping", 4, &["pgbackrest_repo", "expected a mapping"], "    pgbackrest_repo: [ local ]\n", &backup),
+        pg("pgsql-rm without -l", 5, &["never runs on every host", "-l"], "", &["pgsql-rm", "-t", "pg_backup", "--yes"]),
+        pg("pgsql-rm without --yes off a terminal", 5, &["delete stanza pg-x", "--yes"], "", &["pgsql-rm", "-l", "pg-x", "-t", "pg_backup"]),
+        pg("pgsql-rm on a safeguarded cluster", 4, &["inventory.yml:10:", "pg_safeguard is true for 127.0.40.19 (pg-x)", "-e pg_safeguard=false"], "    pg_safeguard: true\n", &["pgsql-rm", "-l", "pg-x", "-t", "pg_backup", "--yes"]),
+        pg("pgsql-pitr without -l", 5, &["never runs on every host"], "", &["pgsql-pitr", "--yes", "-e", &target]),
+        pg("pgsql-pitr on a safeguarded cluster", 4, &["pg_safeguard is true", "-e pg_safeguard=false"], "    pg_safeguard: true\n", &["pgsql-pitr", "-l", "pg-x", "--yes", "-e", &target]),
+        pg("pgsql-pitr without --yes off a terminal", 5, &["STOP PostgreSQL", "--yes"], "", &["pgsql-pitr", "-l", "pg-x", "-e", &target]),
+        pg("pgsql-backup on a replica only", 5, &["not its primary 127.0.40.19", "nothing would be done", "-l pg-x"], "", &["pgsql-backup", "-l", "127.0.40.20"]),
+        pg("pgsql-pitr on a replica only", 5, &["not its primary 127.0.40.19", "-l pg-x"], "", &["pgsql-pitr", "-l", "127.0.40.20", "--yes", "-e", &target]),
+        pg("pg_pitr not given", 5, &["pg_pitr is not defined", "-e '{\"pg_pitr\""], "", &["pgsql-pitr", "-l", "pg-x", "--yes"]),
+        pg_with("pgsql-pitr under Patroni", 4, &["patroni_enabled", "managed by Patroni"], pg_inventory("", [PRIMARY, REPLICA], "pg_cluster: pg-x, patroni_enabled: true"), &["pgsql-pitr", "-l", "pg-x", "--yes", "-e", &target]),
+        pitr("two recovery targets", &["-e #1", "pg_pitr.xid", "two recovery targets"], json!({"time": t, "xid": "1234"})),
+        pitr("xid 0", &["pg_pitr.xid", "not a transaction id"], json!({"xid": "0"})),
+        pitr("xid beyond 2^32-1", &["pg_pitr.xid", "4294967296"], json!({"xid": "4294967296"})),
+        pitr("malformed LSN", &["pg_pitr.lsn", "not an LSN"], json!({"lsn": "0/XYZ"})),
+        pitr("time without a zone", &["pg_pitr.time", "no time zone"], json!({"time": "2026-07-13 10:00:00"})),
+        pitr("time PostgreSQL cannot read", &["pg_pitr.time", "YYYY-MM-DD"], json!({"time": "yesterday at noon"})),
+        pitr("empty restore point name", &["pg_pitr.name", "cannot be empty"], json!({"name": ""})),
+        pitr("restore point name over 63 bytes", &["pg_pitr.name", "63 bytes"], json!({"name": "x".repeat(64)})),
+        pitr("unknown pg_pitr field", &["pg_pitr.tme", "did you mean 'time'"], json!({"tme": t})),
+        pitr("pg_pitr field of the wrong type", &["pg_pitr.xid", "expected a string"], json!({"xid": [1, 2]})),
+        pitr("relative data directory", &["pg_pitr.data", "not an absolute path"], json!({"data": "pg/data9", "port": 15432})),
+        pitr("multi-line data directory", &["pg_pitr.data", "more than one line"], json!({"data": "/pg/data9\n/x", "port": 15432})),
+        pitr("not a backup label", &["pg_pitr.set", "not a pgBackRest backup label"], json!({"set": "yesterday"})),
+        pitr("not a stanza name", &["pg_pitr.cluster", "not a stanza name"], json!({"cluster": "pg meta!"})),
+        pitr("database included and excluded", &["pg_pitr.db_exclude", "both included"], json!({"db_include": ["a"], "db_exclude": ["a"]})),
+        pitr("type disagrees with the target", &["pg_pitr.type", "disagrees"], json!({"type": "xid", "time": t})),
+        pitr("unknown action", &["pg_pitr.action", "'resume' is not pause, promote or shutdown"], json!({"time": t, "action": "resume"})),
+        pitr("port 0", &["pg_pitr.port", "not a port"], json!({"data": "/pg/data9", "port": 0})),
+        pg("-e @file that does not exist", 5, &["-e #1", "/nonexistent/vars.yml", "@FILE"], "", &["pgsql-backup", "-l", "pg-x", "-e", "@/nonexistent/vars.yml"]),
+        pg("-e JSON cut short", 5, &["-e #1", "not valid JSON/YAML", "quote the whole value"], "", &["pgsql-pitr", "-l", "pg-x", "-e", "{\"pg_pitr\": {\"time\": }"]),
+        pg("-l intersection with nothing", 5, &["'&nosuch' matches no host"], "", &["pgsql-backup", "-l", "pg-x:&nosuch"]),
+        pg("--skip-tags typo", 5, &["--skip-tags", "'infoo'", "did you mean 'info'"], "", &["pgsql-backup", "-l", "pg-x", "--skip-tags", "infoo"]),
+        pg("pgsql-rm tag typo", 5, &["'pg_bakup'", "did you mean 'pg_backup'"], "", &["pgsql-rm", "-l", "pg-x", "-t", "pg_bakup", "--yes"]),
+        pg("unsupported ansible_connection", 4, &["inventory.yml:10:", "ansible_connection", "'winrm'"], "    ansible_connection: winrm\n", &["pgsql-backup", "-l", "pg-x"]),
+        pg("unsupported become method", 4, &["ansible_become_method", "'runas'"], "    ansible_become_method: runas\n", &["pgsql-backup", "-l", "pg-x"]),
+        pg("ansible_port 0", 4, &["ansible_port", "1-65535"], "    ansible_port: 0\n", &["pgsql-backup", "-l", "pg-x"]),
+        pg("ansible_host a list", 4, &["ansible_host", "expected a string"], "    ansible_host: [a, b]\n", &["pgsql-backup", "-l", "pg-x"]),
+        pg("--forks 0", 5, &["--forks", "0 is not in 1..=10000"], "", &["pgsql-backup", "-l", "pg-x", "-f", "0"]),
+    ]
+}
+
 pub fn refused_and_untouched(fleet: &Fleet) {
     let before = fleet.sums(&HOSTS, "/etc/crontab");
-    let cases = cases();
-    assert!(cases.len() >= 15);
+    let mut cases = cases();
+    cases.extend(pg_cases());
+    assert!(cases.len() >= 60, "{} cases", cases.len());
     let mut failures = Vec::new();
     for c in &cases {
         let dir = tempdir();
@@ -230,6 +348,14 @@ pub fn refused_and_untouched(fleet: &Fleet) {
             if !all.contains(n) {
                 failures.push(format!("[{}] output lacks {n:?}\n{}", c.name, run.all()));
             }
+        }
+        // Refused before the first connection: no play started (a failure on a host is 2).
+        if c.code != 2 && (run.stdout.contains("PLAY [") || run.stdout.contains("TASK [")) {
+            failures.push(format!(
+                "[{}] ran a play before refusing\n{}",
+                c.name,
+                run.all()
+            ));
         }
         if run.stderr.contains("panicked") {
             failures.push(format!("[{}] panicked\n{}", c.name, run.all()));
@@ -296,4 +422,93 @@ pub fn hostile_strings_are_literal(fleet: &Fleet) {
     }
     let (_, pwned) = fleet.ssh(18, "ls /tmp/pwned-* /root/pwned-* 2>/dev/null | wc -l");
     assert_eq!(pwned.trim(), "0", "a hostile string was executed");
+}
+
+/// Validation is scoped to the run (issue 9): a wrong `node_crontab` on a host the run does
+/// not touch is a warning, printed once; the run that reads it refuses it before connecting;
+/// `pgplay inventory` never fails on it; a `-e` that nothing reads is said.
+pub fn validation_is_scoped_to_the_run(fleet: &Fleet) {
+    const GOOD: usize = 26;
+    let dir = tempdir();
+    let inv = write(
+        dir.path(),
+        "inventory.yml",
+        &format!(
+            "all:\n  children:\n    good:\n      hosts:\n        {}: {{ node_crontab: [ '00 01 * * * root /bin/true good' ] }}\n    bad:\n      hosts:\n        127.0.40.99:\n          node_crontab: [ '00 01 * * * /pg/bin/pg-backup full' ]\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    pgplay_known_hosts: {}\n",
+            fleet.addr(GOOD),
+            fleet.key().display(),
+            fleet.known_hosts().display()
+        ),
+    );
+    let inv = inv.to_string_lossy().into_owned();
+    let listed = pgplay(&["inventory", "--list", "-i", &inv]);
+    assert_eq!(listed.code, 0, "{}", listed.all());
+    assert!(
+        listed.stderr.contains("warning: ")
+            && listed.stderr.contains("inventory.yml:9:")
+            && listed.stderr.contains("node_crontab[0]"),
+        "{}",
+        listed.all()
+    );
+    let run = pgplay(&[
+        "node",
+        "-i",
+        &inv,
+        "-t",
+        "node_crontab",
+        "-l",
+        "good",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stderr.matches("node_crontab[0]").count(),
+        1,
+        "the warning once: {}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("127.0.40.99 is not in it"),
+        "{}",
+        run.all()
+    );
+    let crontab = fleet.read(GOOD, "/etc/crontab");
+    assert!(crontab.contains("root /bin/true good"), "{crontab}");
+    let before = fleet.sums(&[GOOD], "/etc/crontab");
+    let all = pgplay(&["node", "-i", &inv, "-t", "node_crontab", "--output", "text"]);
+    assert_eq!(all.code, 4, "{}", all.all());
+    assert!(
+        all.stderr.starts_with("error: ")
+            && all.stderr.contains("inventory.yml:9:")
+            && all.stderr.contains("node_crontab[0]")
+            && all
+                .stderr
+                .contains("minute hour day month weekday user command"),
+        "{}",
+        all.all()
+    );
+    assert!(!all.stdout.contains("PLAY ["), "{}", all.all());
+    assert_eq!(fleet.sums(&[GOOD], "/etc/crontab"), before);
+    let unread = pgplay(&[
+        "node",
+        "-i",
+        &inv,
+        "-t",
+        "node_crontab",
+        "-l",
+        "good",
+        "--output",
+        "text",
+        "-e",
+        "pgbackrest_method=minio",
+    ]);
+    assert_eq!(unread.code, 0, "{}", unread.all());
+    assert!(
+        unread
+            .stderr
+            .contains("-e pgbackrest_method: no selected task of node reads it"),
+        "{}",
+        unread.all()
+    );
 }

@@ -56,6 +56,10 @@ fn main() {
             bad_inputs::refused_and_untouched,
         ),
         (
+            "validation_is_scoped_to_the_run",
+            bad_inputs::validation_is_scoped_to_the_run,
+        ),
+        (
             "hostile_strings_are_written_literally",
             bad_inputs::hostile_strings_are_literal,
         ),

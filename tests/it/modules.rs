@@ -146,6 +146,11 @@ pub fn failing_modules_say_why(fleet: &Fleet) {
         ),
         ("command: /bin/false", "non-zero return code 1"),
         ("file: { path: /, state: absent }", "refusing to remove '/'"),
+        // Ansible's `timeout:` task keyword (issue 9: long work is bounded).
+        (
+            "shell: sleep 30\n      timeout: 2",
+            "took longer than its timeout of 2 s",
+        ),
     ] {
         let pb = write(
             dir.path(),
