@@ -303,9 +303,24 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
                 }
             })
         };
+        // A clock for the reporters: long steps say they are still running.
+        let ticker = {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    if tx.send(report::Event::Tick).is_err() {
+                        break;
+                    }
+                }
+            })
+        };
         let engine = Engine::new(inv, pb, opts, tx, cancel);
         let summary = engine.run(plans).await;
         drop(engine);
+        ticker.abort();
         watcher.abort();
         let _ = reporter.await;
         summary.exit_code

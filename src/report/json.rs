@@ -9,7 +9,7 @@ pub struct Json;
 
 impl Reporter for Json {
     fn handle(&mut self, event: &Event) {
-        if matches!(event, Event::TaskStart { .. }) {
+        if matches!(event, Event::TaskStart { .. } | Event::Tick) {
             return;
         }
         if let Ok(line) = serde_json::to_string(event) {

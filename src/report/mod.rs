@@ -86,6 +86,9 @@ pub enum Event {
         host: String,
         message: String,
     },
+    /// A clock tick (every few seconds while a play runs): reporters say which long steps
+    /// are still running. Never printed as such.
+    Tick,
     Recap {
         hosts: Vec<(String, Stats)>,
         interrupted: bool,

@@ -17,6 +17,8 @@ pub struct Progress {
     bars: HashMap<String, ProgressBar>,
     overall: Option<ProgressBar>,
     last_task: Option<(String, usize)>,
+    /// What each host is running and since when (the bar shows the elapsed time).
+    started: HashMap<String, (String, std::time::Instant)>,
 }
 
 impl Progress {
@@ -28,6 +30,7 @@ impl Progress {
             bars: HashMap::new(),
             overall: None,
             last_task: None,
+            started: HashMap::new(),
         }
     }
 
@@ -67,8 +70,22 @@ impl Reporter for Progress {
                 if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
                     bar.set_message(task.clone());
                 }
+                self.started
+                    .insert(host.clone(), (task.clone(), std::time::Instant::now()));
+            }
+            Event::Tick => {
+                // A long step shows it is alive: its elapsed time next to its name.
+                for (host, (task, since)) in &self.started {
+                    let ran = since.elapsed();
+                    if ran.as_secs() >= 5 {
+                        if let Some(bar) = self.bars.get(host) {
+                            bar.set_message(format!("{task} ({})", text::elapsed(ran)));
+                        }
+                    }
+                }
             }
             Event::Result { host, status, .. } => {
+                self.started.remove(host);
                 if let Some(bar) = self.bars.get(host) {
                     bar.inc(1);
                     if matches!(status, Status::Failed | Status::Unreachable) {

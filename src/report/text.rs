@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
@@ -18,7 +19,13 @@ pub struct Text {
     diff: bool,
     last_task: Option<(String, usize)>,
     order: Order,
+    /// Steps started and not finished: (task, host) → (started, last said still running).
+    running: HashMap<(String, String), (Instant, Instant)>,
 }
+
+/// A step running this long is said to be alive, and again every `ALIVE_EVERY`.
+const ALIVE_AFTER: Duration = Duration::from_secs(30);
+const ALIVE_EVERY: Duration = Duration::from_secs(60);
 
 impl Text {
     pub fn new(verbose: u8, diff: bool) -> Text {
@@ -27,7 +34,37 @@ impl Text {
             diff,
             last_task: None,
             order: Order::default(),
+            running: HashMap::new(),
         }
+    }
+
+    /// "still running" lines for the steps that have run long (a log or CI without a terminal
+    /// shows that pgplay is alive and what it waits for).
+    fn alive(&mut self) -> String {
+        let now = Instant::now();
+        let mut lines: Vec<(Duration, String)> = Vec::new();
+        for ((task, host), (started, said)) in self.running.iter_mut() {
+            let ran = now.duration_since(*started);
+            if ran >= ALIVE_AFTER && now.duration_since(*said) >= ALIVE_EVERY {
+                *said = now;
+                lines.push((
+                    ran,
+                    format!("  ... [{host}] {task}: still running ({})\n", elapsed(ran)),
+                ));
+            }
+        }
+        lines.sort();
+        lines.into_iter().map(|(_, l)| l).collect()
+    }
+}
+
+/// 95 s → "1m35s".
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
     }
 }
 
@@ -146,7 +183,7 @@ pub fn render(
             out.push_str(&banner("PLAY", &name));
             *last_task = None;
         }
-        Event::TaskStart { .. } => {}
+        Event::TaskStart { .. } | Event::Tick => {}
         Event::Result {
             task,
             task_index,
@@ -263,6 +300,28 @@ fn task_is_debug(r: &Map<String, Value>) -> bool {
 
 impl Reporter for Text {
     fn handle(&mut self, event: &Event) {
+        match event {
+            Event::TaskStart { task, host } => {
+                // "Long ago" for the last-said clock, so the first line comes at ALIVE_AFTER.
+                let now = Instant::now();
+                let said = now.checked_sub(ALIVE_EVERY).unwrap_or(now);
+                self.running
+                    .insert((task.clone(), host.clone()), (now, said));
+            }
+            Event::Result { task, host, .. } => {
+                self.running.remove(&(task.clone(), host.clone()));
+            }
+            Event::Tick => {
+                let text = self.alive();
+                if !text.is_empty() {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                }
+                return;
+            }
+            _ => {}
+        }
         let ready = match event {
             Event::PlayStart { hosts, tasks, .. } => {
                 let mut ready = self.order.drain();

@@ -63,6 +63,10 @@ fn main() {
             "hostile_strings_are_written_literally",
             bad_inputs::hostile_strings_are_literal,
         ),
+        (
+            "long_steps_say_they_are_alive",
+            modules::long_steps_say_they_are_alive,
+        ),
         ("playbook_language_features", language::features),
         (
             "any_errors_fatal_stops_every_host",

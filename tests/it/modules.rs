@@ -178,3 +178,29 @@ pub fn failing_modules_say_why(fleet: &Fleet) {
         );
     }
 }
+
+/// A long step says it is alive in text output (issue 9: a hung repository once printed
+/// nothing for five minutes): a "still running" line with the host, the task and the time.
+pub fn long_steps_say_they_are_alive(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &[HOST], "");
+    let pb = write(
+        dir.path(),
+        "long.yml",
+        "- hosts: all\n  tasks:\n    - name: a long wait\n      shell: sleep 40\n",
+    );
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let line = format!("... [{}] a long wait: still running (3", fleet.addr(HOST));
+    assert!(
+        run.stdout.contains(&line),
+        "wanted {line:?}:\n{}",
+        run.all()
+    );
+}
