@@ -140,11 +140,14 @@ fn snippet(span: &Span) -> String {
     let Some(line) = text.lines().nth(span.line.saturating_sub(1)) else {
         return String::new();
     };
+    // The line may hold a secret (`cipher_pass: x`, `{ s3_key_secret: x }`): never echo it.
+    // The caret goes under the same place of the masked line (the masked text before it).
+    let before: String = line.chars().take(span.col.saturating_sub(1)).collect();
+    let line = &crate::mask::structural(line, true);
     let num = span.line.to_string();
     let pad = " ".repeat(num.len());
-    let caret_pad: String = line
+    let caret_pad: String = crate::mask::structural(&before, true)
         .chars()
-        .take(span.col.saturating_sub(1))
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
     format!("{pad} |\n{num} | {line}\n{pad} | {caret_pad}^\n")

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod extra;
 pub mod guard;
 pub mod inventory;
+pub mod mask;
 pub mod modules;
 pub mod pitr;
 pub mod plan;

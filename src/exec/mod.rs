@@ -57,8 +57,8 @@ pub struct HostState {
     pub failed: bool,
     pub unreachable: bool,
     pub stats: Stats,
-    /// Secret strings of this host's variables, masked in any output.
-    pub secrets: Vec<String>,
+    /// The secrets this host's variables hold, masked in any output (see `crate::mask`).
+    pub secrets: crate::mask::Shared,
 }
 
 /// What the engine shares with every running step.
@@ -79,6 +79,8 @@ pub struct Engine {
     inventory_mentions: vars::Mentions,
     /// `groups`: every group's host names, built once.
     groups: Value,
+    /// pgplay's own texts, whose words are not masked as free text (see `crate::mask`).
+    vocabulary: Vec<&'static str>,
 }
 
 /// The outcome of a whole run.
@@ -94,14 +96,15 @@ impl Engine {
         events: mpsc::UnboundedSender<Event>,
         cancel: CancellationToken,
     ) -> Arc<Engine> {
+        let vocabulary = crate::playbook::builtin::all_texts();
         let hosts = inv
             .hosts
             .iter()
             .map(|h| {
-                let mut secrets = Vec::new();
-                crate::report::mask::collect(&h.vars, &mut secrets);
+                let mut secrets = crate::mask::Secrets::default();
+                secrets.learn(&h.vars, &vocabulary);
                 Mutex::new(HostState {
-                    secrets,
+                    secrets: Arc::new(secrets),
                     ..HostState::default()
                 })
             })
@@ -139,6 +142,7 @@ impl Engine {
             mentions: Mutex::new(HashMap::new()),
             inventory_mentions,
             groups: Value::Object(groups),
+            vocabulary,
         })
     }
 
@@ -162,6 +166,20 @@ impl Engine {
 
     pub fn emit(&self, event: Event) {
         let _ = self.events.send(event);
+    }
+
+    /// Learn the secrets of a step's variables (playbook defaults and vars, facts, `-e`), so
+    /// that what the step shows is masked with them; returns the host's secrets.
+    pub fn learn_secrets(&self, host: HostId, vars: &Value) -> crate::mask::Shared {
+        let mut st = self.state(host);
+        if let Value::Object(m) = vars {
+            if st.secrets.has_new(m) {
+                let mut next = (*st.secrets).clone();
+                next.learn(m, &self.vocabulary);
+                st.secrets = Arc::new(next);
+            }
+        }
+        st.secrets.clone()
     }
 
     pub fn state(&self, host: HostId) -> std::sync::MutexGuard<'_, HostState> {

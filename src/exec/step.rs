@@ -10,7 +10,7 @@ use crate::inventory::HostId;
 use crate::modules::{self, Ctx, Failure, Outcome};
 use crate::plan::Step;
 use crate::playbook::Task;
-use crate::report::{mask, Event, Status};
+use crate::report::{Event, Status};
 use crate::transport::{Become, BecomeMethod};
 
 /// Modules that never touch the host (no connection needed).
@@ -77,9 +77,9 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
         )
     } else {
         (
-            mask::value(&done.result, &secrets),
-            done.msg.map(|m| mask::text(&m, &secrets)),
-            done.diff.map(|d| mask::text(&d, &secrets)),
+            secrets.value(&done.result),
+            done.msg.map(|m| secrets.text(&m)),
+            done.diff.map(|d| secrets.text(&d)),
         )
     };
     {
@@ -148,6 +148,7 @@ async fn execute(
     play_hosts: &[HostId],
 ) -> Done {
     let (ctx_vars, dropped) = super::vars::context(engine, play_index, task, host, play_hosts);
+    engine.learn_secrets(host, &ctx_vars);
     let explain = |e: &crate::template::TemplateError| super::vars::explain(e, &dropped);
     for cond in &task.when {
         match eval_condition(engine, cond, &ctx_vars, &dropped) {
@@ -449,10 +450,11 @@ async fn call_module(
         })?
     };
     let progress = |message: String| {
+        let secrets = engine.state(host).secrets.clone();
         engine.emit(crate::report::Event::Progress {
             task: task.name.clone(),
             host: h.name.clone(),
-            message,
+            message: secrets.text(&message),
         })
     };
     let ctx = Ctx {

@@ -65,3 +65,14 @@ pub fn file(kind: &str, name: &str) -> Option<&'static str> {
     };
     table.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
 }
+
+/// Every built-in text: their words are ordinary words of pgplay's output (see `crate::mask`).
+pub fn all_texts() -> Vec<&'static str> {
+    PLAYBOOKS
+        .iter()
+        .chain(TASK_FILES)
+        .chain(TEMPLATES)
+        .chain(FILES)
+        .map(|(_, t)| *t)
+        .collect()
+}

@@ -4,10 +4,9 @@
 //! renders each event whole (outputs of parallel hosts never interleave mid-line). Reporters:
 //! `text` (Ansible-like `TASK [...]` / `ok: [host]` lines and a PLAY RECAP), `json` (JSON
 //! lines, one per (task, host) and a final summary), `progress` (indicatif bars on a TTY,
-//! with failures printed in full). Secrets are masked before an event is sent (`mask.rs`).
+//! with failures printed in full). Secrets are masked before an event is sent (`crate::mask`).
 
 pub mod json;
-pub mod mask;
 pub mod progress;
 pub mod text;
 

@@ -12,6 +12,7 @@ mod modules;
 mod node_crontab;
 #[path = "../common/run.rs"]
 mod run;
+mod secrets;
 mod selection;
 mod support;
 mod transport_tests;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 26;
+const FLEET_SIZE: usize = 28;
 
 type TestFn = fn(&support::Fleet);
 
@@ -68,6 +69,10 @@ fn main() {
             modules::long_steps_say_they_are_alive,
         ),
         ("playbook_language_features", language::features),
+        (
+            "secrets_are_masked_in_text_diffs_json_and_errors",
+            secrets::masked_everywhere,
+        ),
         (
             "any_errors_fatal_stops_every_host",
             language::any_errors_fatal_stops_everyone,
