@@ -291,18 +291,6 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
                 r.handle(&ev);
             }
         });
-        let watcher = {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    cancel.cancel();
-                    eprintln!("\n[pgplay] interrupted: finishing running tasks, starting no new ones (Ctrl-C again to abort)");
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        std::process::exit(exit::INTERRUPTED);
-                    }
-                }
-            })
-        };
         // A clock for the reporters: long steps say they are still running.
         let ticker = {
             let tx = tx.clone();
@@ -318,6 +306,15 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
             })
         };
         let engine = Engine::new(inv, pb, opts, tx, cancel);
+        let watcher = match interrupts() {
+            Ok(signals) => tokio::spawn(watch(signals, engine.clone())),
+            Err(e) => {
+                engine.emit(report::Event::Warning {
+                    message: format!("cannot watch for Ctrl-C and SIGTERM: {e}"),
+                });
+                tokio::spawn(async {})
+            }
+        };
         let summary = engine.run(plans).await;
         drop(engine);
         ticker.abort();
@@ -326,6 +323,33 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         summary.exit_code
     });
     Ok(code)
+}
+
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+/// Ctrl-C (SIGINT) and SIGTERM, watched from the start of the run.
+fn interrupts() -> std::io::Result<Signals> {
+    use tokio::signal::unix::{signal, SignalKind};
+    Ok((
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    ))
+}
+
+/// SIGTERM is Ctrl-C: the first stops new work (the recap still comes), the second stops the
+/// running tasks on their hosts, the third exits at once.
+async fn watch((mut int, mut term): Signals, engine: Arc<Engine>) {
+    loop {
+        let name = tokio::select! {
+            got = int.recv() => match got { Some(()) => "Ctrl-C", None => return },
+            got = term.recv() => match got { Some(()) => "SIGTERM", None => return },
+        };
+        if engine.abort.is_cancelled() {
+            eprintln!("\n[pgplay] {name} a third time: exiting now, without a recap; work may go on on the hosts");
+            std::process::exit(exit::INTERRUPTED);
+        }
+        engine.interrupt(name);
+    }
 }
 
 /// This run's command line without tags (`... -t <step>` continues it).

@@ -57,9 +57,14 @@ pub struct HostState {
     pub failed: bool,
     pub unreachable: bool,
     pub stats: Stats,
+    /// Its running work was stopped by a second interrupt.
+    pub cut: bool,
     /// The secrets this host's variables hold, masked in any output (see `crate::mask`).
     pub secrets: crate::mask::Shared,
 }
+
+/// Steps running now: (host, play, task) → (host name, task name, started).
+type Running = std::collections::BTreeMap<(HostId, usize, TaskId), (String, String, Instant)>;
 
 /// What the engine shares with every running step.
 pub struct Engine {
@@ -71,6 +76,10 @@ pub struct Engine {
     pub pool: pool::Pool,
     pub events: mpsc::UnboundedSender<Event>,
     pub cancel: CancellationToken,
+    /// A second interrupt: running steps are abandoned (their remote commands are stopped).
+    pub abort: CancellationToken,
+    /// Steps running now (what an interrupt lists).
+    running: Mutex<Running>,
     /// Results of run_once tasks, shared with the play's other hosts.
     pub run_once: Mutex<HashMap<(usize, TaskId), Value>>,
     /// Per task: which fleet-wide magic variables its templates can reach (computed once).
@@ -138,6 +147,8 @@ impl Engine {
             pool,
             events,
             cancel,
+            abort: CancellationToken::new(),
+            running: Mutex::new(std::collections::BTreeMap::new()),
             run_once: Mutex::new(HashMap::new()),
             mentions: Mutex::new(HashMap::new()),
             inventory_mentions,
@@ -166,6 +177,47 @@ impl Engine {
 
     pub fn emit(&self, event: Event) {
         let _ = self.events.send(event);
+    }
+
+    /// A step starts (`Some`) or ends (`None`): the list an interrupt shows.
+    pub(crate) fn set_running(&self, key: (HostId, usize, TaskId), what: Option<(String, String)>) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match what {
+            Some((host, task)) => {
+                running.insert(key, (host, task, Instant::now()));
+            }
+            None => {
+                running.remove(&key);
+            }
+        }
+    }
+
+    /// The user interrupted (`signal` names how). The first interrupt stops new work and
+    /// says which running tasks are awaited; the second abandons them, which stops their
+    /// commands on the hosts (the transports send SIGTERM to each command's process group).
+    pub fn interrupt(&self, signal: &str) -> u8 {
+        let stage = if self.cancel.is_cancelled() { 2 } else { 1 };
+        self.cancel.cancel();
+        if stage == 2 {
+            self.abort.cancel();
+        }
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|(host, task, started)| crate::report::RunningTask {
+                host: host.clone(),
+                task: task.clone(),
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            })
+            .collect();
+        self.emit(Event::Interrupt {
+            stage,
+            signal: signal.to_string(),
+            running,
+        });
+        stage
     }
 
     /// Learn the secrets of a step's variables (playbook defaults and vars, facts, `-e`), so
@@ -240,8 +292,12 @@ impl Engine {
         touched.sort();
         let mut code = exit::OK;
         let mut hosts = Vec::new();
+        let mut cut = Vec::new();
         for h in touched {
             let st = self.state(h);
+            if st.cut {
+                cut.push(self.inv.host(h).name.clone());
+            }
             if st.unreachable {
                 code = exit::UNREACHABLE;
             } else if st.failed && code == exit::OK {
@@ -258,6 +314,7 @@ impl Engine {
         self.emit(Event::Recap {
             hosts,
             interrupted,
+            cut,
             duration_ms: started.elapsed().as_millis() as u64,
         });
         Summary { exit_code: code }

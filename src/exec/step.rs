@@ -55,17 +55,40 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
         host: host_name.clone(),
     });
     let started = Instant::now();
-    let work = execute(engine, play_index, task, step.host, play_hosts);
-    let done = match task.timeout {
-        None => work.await,
-        Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
-            Ok(done) => done,
-            Err(_) => failed(format!(
-                "task '{}' took longer than its timeout of {secs} s on {host_name}: pgplay stopped waiting for it",
-                task.name
-            )),
-        },
+    let key = (step.host, play_index, step.task);
+    engine.set_running(key, Some((host_name.clone(), task.name.clone())));
+    // Dropping the work (a timeout, a second interrupt) stops its command on the host: the
+    // transports send SIGTERM to the command's process group when an exec is abandoned.
+    let work = async {
+        match task.timeout {
+            None => work_of(engine, play_index, task, step.host, play_hosts).await,
+            Some(secs) => match tokio::time::timeout(
+                Duration::from_secs(secs),
+                work_of(engine, play_index, task, step.host, play_hosts),
+            )
+            .await
+            {
+                Ok(done) => done,
+                Err(_) => failed(format!(
+                    "task '{}' took longer than its timeout of {secs} s on {host_name}: pgplay stopped it (SIGTERM to its processes on the host)",
+                    task.name
+                )),
+            },
+        }
     };
+    let done = tokio::select! {
+        biased;
+        _ = engine.abort.cancelled() => {
+            engine.state(step.host).cut = true;
+            failed(format!(
+                "interrupted: pgplay stopped task '{}' on {host_name} (SIGTERM to its processes on the host) after {:.1} s",
+                task.name,
+                started.elapsed().as_secs_f64()
+            ))
+        }
+        done = work => done,
+    };
+    engine.set_running(key, None);
     let elapsed = started.elapsed().as_millis() as u64;
 
     let secrets = engine.state(step.host).secrets.clone();
@@ -140,7 +163,7 @@ fn failed(msg: String) -> Done {
     }
 }
 
-async fn execute(
+async fn work_of(
     engine: &Engine,
     play_index: usize,
     task: &Task,

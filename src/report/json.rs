@@ -12,6 +12,15 @@ impl Reporter for Json {
         if matches!(event, Event::TaskStart { .. } | Event::Tick) {
             return;
         }
+        if let Event::Interrupt {
+            stage,
+            signal,
+            running,
+        } = event
+        {
+            // Also for the person at the terminal; stdout stays JSON.
+            eprint!("{}", super::text::interrupt(*stage, signal, running));
+        }
         if let Ok(line) = serde_json::to_string(event) {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

@@ -88,11 +88,29 @@ pub enum Event {
     /// A clock tick (every few seconds while a play runs): reporters say which long steps
     /// are still running. Never printed as such.
     Tick,
+    /// The user interrupted the run (Ctrl-C or SIGTERM). Stage 1: no new task starts and the
+    /// running ones are awaited; stage 2: the running ones are being stopped on their hosts.
+    Interrupt {
+        stage: u8,
+        signal: String,
+        running: Vec<RunningTask>,
+    },
     Recap {
         hosts: Vec<(String, Stats)>,
         interrupted: bool,
+        /// Hosts whose running work was stopped by a second interrupt.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        cut: Vec<String>,
         duration_ms: u64,
     },
+}
+
+/// A step running when the user interrupted.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunningTask {
+    pub host: String,
+    pub task: String,
+    pub elapsed_ms: u64,
 }
 
 /// Something that renders events.

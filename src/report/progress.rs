@@ -112,6 +112,14 @@ impl Reporter for Progress {
                     bar.set_message(message.clone());
                 }
             }
+            Event::Interrupt {
+                stage,
+                signal,
+                running,
+            } => {
+                let text = text::interrupt(*stage, signal, running);
+                let _ = self.multi.println(text.trim_matches('\n'));
+            }
             Event::Warning { .. } => {
                 let mut last = None;
                 let _ = self

@@ -59,6 +59,36 @@ impl Text {
 }
 
 /// 95 s → "1m35s".
+/// What an interrupt means, for stderr: what pgplay waits for, or what it is stopping.
+pub fn interrupt(stage: u8, signal: &str, running: &[super::RunningTask]) -> String {
+    let list: Vec<String> = running
+        .iter()
+        .map(|r| {
+            format!(
+                "  - [{}] {} (running for {})",
+                r.host,
+                r.task,
+                elapsed(Duration::from_millis(r.elapsed_ms))
+            )
+        })
+        .collect();
+    match stage {
+        1 if list.is_empty() => format!(
+            "\n[pgplay] {signal}: starting no new task; nothing is running, finishing.\n"
+        ),
+        1 => format!(
+            "\n[pgplay] {signal}: starting no new task; waiting for {} running task(s) to finish:\n{}\n[pgplay] interrupt again (Ctrl-C or SIGTERM) to stop them on their hosts now.\n",
+            list.len(),
+            list.join("\n")
+        ),
+        _ => format!(
+            "\n[pgplay] {signal} again: stopping {} running task(s) on their hosts (SIGTERM to their processes):\n{}\n[pgplay] a third interrupt exits at once (work may then go on on the hosts).\n",
+            list.len(),
+            list.join("\n")
+        ),
+    }
+}
+
 pub fn elapsed(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 {
@@ -183,7 +213,7 @@ pub fn render(
             out.push_str(&banner("PLAY", &name));
             *last_task = None;
         }
-        Event::TaskStart { .. } | Event::Tick => {}
+        Event::TaskStart { .. } | Event::Tick | Event::Interrupt { .. } => {}
         Event::Result {
             task,
             task_index,
@@ -277,10 +307,21 @@ pub fn render(
             message,
         } => out.push_str(&format!("  ... [{host}] {task}: {message}\n")),
         Event::Recap {
-            hosts, interrupted, ..
+            hosts,
+            interrupted,
+            cut,
+            ..
         } => {
             if *interrupted {
-                out.push_str("\n[ERROR]: interrupted: no new task was started after Ctrl-C\n");
+                out.push_str(
+                    "\n[ERROR]: interrupted: no new task was started after the interrupt\n",
+                );
+            }
+            if !cut.is_empty() {
+                out.push_str(&format!(
+                    "[ERROR]: work was stopped midway on: {} (see the failed task of each host; run the playbook again, or the tags of the step that was cut, to finish)\n",
+                    cut.join(", ")
+                ));
             }
             out.push_str(&banner("PLAY RECAP", ""));
             for (host, s) in hosts {
@@ -300,6 +341,15 @@ fn task_is_debug(r: &Map<String, Value>) -> bool {
 
 impl Reporter for Text {
     fn handle(&mut self, event: &Event) {
+        if let Event::Interrupt {
+            stage,
+            signal,
+            running,
+        } = event
+        {
+            eprint!("{}", interrupt(*stage, signal, running));
+            return;
+        }
         match event {
             Event::TaskStart { task, host } => {
                 // "Long ago" for the last-said clock, so the first line comes at ALIVE_AFTER.

@@ -53,11 +53,14 @@ impl LocalConnection {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
+            // Its own process group, so that an abandoned command is stopped whole.
+            .process_group(0)
             .spawn()
             .map_err(|e| TransportError::Channel {
                 host: LOCAL_HOST.to_owned(),
                 reason: format!("cannot start /bin/sh: {e}"),
             })?;
+        let guard = StopGroupOnDrop(child.id());
         let stdin = child.stdin.take();
         let input = req.stdin;
         let feed = async move {
@@ -69,6 +72,7 @@ impl LocalConnection {
             // Dropping the pipe sends EOF.
         };
         let (_, output) = tokio::join!(feed, child.wait_with_output());
+        guard.disarm();
         let output = output.map_err(|e| TransportError::Channel {
             host: LOCAL_HOST.to_owned(),
             reason: format!("waiting for /bin/sh failed: {e}"),
@@ -83,6 +87,29 @@ impl LocalConnection {
             stdout: output.stdout,
             stderr: output.stderr,
         })
+    }
+}
+
+/// Sends SIGTERM to an abandoned command's process group (a timeout, a second interrupt),
+/// so that nothing it started runs on.
+struct StopGroupOnDrop(Option<u32>);
+
+impl StopGroupOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for StopGroupOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-s", "TERM", "--", &format!("-{pid}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 

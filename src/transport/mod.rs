@@ -16,6 +16,7 @@
 //! * [`local`] – the local transport.
 
 pub mod r#become;
+pub mod job;
 pub mod local;
 pub mod openssh;
 pub mod quote;
@@ -167,7 +168,7 @@ impl TransportError {
 /// An open connection to one host.
 pub enum Connection {
     Russh(russh::RusshConnection),
-    Openssh(openssh::OpensshConnection),
+    Openssh(Box<openssh::OpensshConnection>),
     Local(local::LocalConnection),
 }
 
@@ -189,7 +190,7 @@ impl Connection {
     ) -> Result<Connection, TransportError> {
         openssh::OpensshConnection::connect(opts, use_config_only)
             .await
-            .map(Connection::Openssh)
+            .map(|c| Connection::Openssh(Box::new(c)))
     }
 
     /// Run commands on this machine as the current user.
@@ -218,7 +219,7 @@ impl Connection {
     pub async fn close(self) {
         match self {
             Connection::Russh(c) => c.close().await,
-            Connection::Openssh(c) => c.close().await,
+            Connection::Openssh(c) => (*c).close().await,
             Connection::Local(_) => {}
         }
     }

@@ -68,10 +68,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::r#become::needs_wrap;
+use super::job::{find_marker, remote_command, stop_command, stop_needs_root};
 use super::{
-    build_script, expand_tilde, quote, wrap, ConnectOptions, ExecOutput, ExecRequest,
-    HostKeyPolicy, TransportError,
+    build_script, expand_tilde, ConnectOptions, ExecOutput, ExecRequest, HostKeyPolicy,
+    TransportError,
 };
 
 /// The OpenSSH client binary (looked up in `PATH`).
@@ -100,10 +100,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Bound on the SIGTERM sent for an abandoned command.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Written by the wrapper to stderr before the script runs (then removed from
-/// the output): the remote process group to signal if `exec` is abandoned.
-const PID_MARKER: &[u8] = b"\x1epgplay-pid=";
 
 /// Lines of the master's connect-phase log kept for error analysis.
 const LOG_CONNECT_LINES: usize = 4000;
@@ -281,7 +277,8 @@ impl OpensshConnection {
         let (tx, rx) = oneshot::channel();
         let handoff = Arc::new(Handoff::new(Arc::clone(&self.shared)));
         let waiting = WaitingForStart(Some(Arc::clone(&handoff)));
-        tokio::spawn(start(handoff, command, req.stdin.is_some(), tx));
+        let as_root = stop_needs_root(req.r#become, &self.user);
+        tokio::spawn(start(handoff, command, req.stdin.is_some(), as_root, tx));
         let started = rx.await;
         waiting.disarm();
         let started = match started {
@@ -529,6 +526,7 @@ impl Shared {
     fn cancel(
         self: &Arc<Self>,
         pid: Option<u32>,
+        as_root: bool,
         permit: OwnedSemaphorePermit,
         pending: Option<Pending>,
     ) {
@@ -541,7 +539,7 @@ impl Shared {
         let pending = pending.unwrap_or_else(|| Pending::new(Arc::clone(self)));
         let shared = Arc::clone(self);
         rt.spawn(async move {
-            let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.send_sigterm(pid)).await;
+            let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.send_sigterm(pid, as_root)).await;
             // The command's session is going away: next sessions may open.
             drop(pending);
             drop(permit);
@@ -550,13 +548,8 @@ impl Shared {
 
     /// `kill -TERM` the process group `pid`, retrying while the server
     /// refuses sessions.
-    async fn send_sigterm(&self, pid: u32) {
-        let kill = format!(
-            "exec /bin/sh -c {}",
-            quote(&format!(
-                "kill -s TERM -- -{pid} 2>/dev/null || kill -s TERM {pid} 2>/dev/null; exit 0"
-            ))
-        );
+    async fn send_sigterm(&self, pid: u32, as_root: bool) {
+        let kill = stop_command(pid, as_root);
         let mut attempt: u64 = 0;
         loop {
             let status = self
@@ -731,6 +724,7 @@ async fn start(
     handoff: Arc<Handoff>,
     command: String,
     with_stdin: bool,
+    as_root: bool,
     tx: oneshot::Sender<Result<Started, OpenError>>,
 ) {
     let shared = Arc::clone(&handoff.shared);
@@ -747,6 +741,7 @@ async fn start(
                 guard: CancelOnDrop {
                     shared: Arc::clone(&shared),
                     pid,
+                    as_root,
                     permit: Some(permit),
                 },
             })
@@ -792,6 +787,8 @@ async fn read_all<R: AsyncRead + Unpin>(
 struct CancelOnDrop {
     shared: Arc<Shared>,
     pid: Option<u32>,
+    /// Stopping it needs root (see `job::stop_needs_root`).
+    as_root: bool,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -802,7 +799,8 @@ impl CancelOnDrop {
 
     fn cancel(&mut self, pending: Option<Pending>) {
         if let Some(permit) = self.permit.take() {
-            self.shared.cancel(self.pid.take(), permit, pending);
+            self.shared
+                .cancel(self.pid.take(), self.as_root, permit, pending);
         }
     }
 }
@@ -811,37 +809,6 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.cancel(None);
     }
-}
-
-/// The command line given to the remote login shell.
-///
-/// The script runs in `/bin/sh` as a child of a wrapper `/bin/sh`, which
-/// first writes its pid (= the session's process group) to stderr for
-/// cancellation, and exits with the script's `$?`: the multiplexing protocol
-/// relays exit codes but not exit signals, and the wrapper turns "killed by
-/// signal n" into `128 + n` like the russh transport reports it.
-fn remote_command(script: &str, r#become: Option<&super::Become>, login_user: &str) -> String {
-    let inner = if needs_wrap(r#become, login_user) {
-        wrap(script, r#become, login_user)
-    } else {
-        format!("/bin/sh -c {}", quote(script))
-    };
-    let body = format!("printf '\\036pgplay-pid=%s\\036\\n' \"$$\" >&2\n{inner}\nexit $?");
-    format!("exec /bin/sh -c {}", quote(&body))
-}
-
-/// Position, length and pid of the first complete marker in `buf`.
-fn find_marker(buf: &[u8]) -> Option<(usize, usize, u32)> {
-    let start = buf
-        .windows(PID_MARKER.len())
-        .position(|w| w == PID_MARKER)?;
-    let rest = &buf[start + PID_MARKER.len()..];
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if rest.get(digits..digits + 2) != Some(b"\x1e\n") {
-        return None;
-    }
-    let pid = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
-    Some((start, PID_MARKER.len() + digits + 2, pid))
 }
 
 /// True when the server refused to open another session (`MaxSessions`).
@@ -1260,21 +1227,6 @@ mod tests {
 
     fn failed() -> std::process::ExitStatus {
         std::process::ExitStatus::from_raw(255 << 8)
-    }
-
-    #[test]
-    fn marker_is_found() {
-        let buf = b"rc noise\n\x1epgplay-pid=4242\x1e\nerr\n";
-        assert_eq!(find_marker(buf), Some((9, 18, 4242)));
-        assert_eq!(find_marker(b"\x1epgplay-pid=42"), None);
-        assert_eq!(find_marker(b"\x1epgplay-pid=\x1e\n"), None);
-    }
-
-    #[test]
-    fn command_is_wrapped_once_for_the_login_shell() {
-        let cmd = remote_command("echo 'x'", None, "root");
-        assert!(cmd.starts_with("exec /bin/sh -c '"), "{cmd}");
-        assert!(cmd.contains("exit $?"), "{cmd}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,10 +37,10 @@ use ::russh::{kex, ChannelMsg, ChannelWriteHalf, Disconnect, Preferred, Sig};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::r#become::needs_wrap;
+use super::job::{find_marker, remote_command, stop_command, stop_needs_root};
 use super::{
-    build_script, expand_tilde, quote, signal_status, wrap, ConnectOptions, ExecOutput,
-    ExecRequest, HostKeyPolicy, TransportError,
+    build_script, expand_tilde, signal_status, ConnectOptions, ExecOutput, ExecRequest,
+    HostKeyPolicy, TransportError,
 };
 
 /// Concurrent channels per session. OpenSSH's default `MaxSessions` is 10;
@@ -64,9 +64,18 @@ static KNOWN_HOSTS_LOCK: Mutex<()> = Mutex::new(());
 pub struct RusshConnection {
     host: String,
     user: String,
-    handle: Handle<Client>,
+    handle: Arc<Handle<Client>>,
     slots: Semaphore,
     capacity: AtomicUsize,
+    /// Abandoned commands whose stop is not sent yet; `close` waits for them.
+    stopping: Arc<Stopping>,
+}
+
+/// A count of abandoned commands being stopped, and a bell when it falls.
+#[derive(Default)]
+struct Stopping {
+    count: AtomicUsize,
+    done: tokio::sync::Notify,
 }
 
 impl RusshConnection {
@@ -113,9 +122,10 @@ impl RusshConnection {
         Ok(RusshConnection {
             host: opts.host.clone(),
             user: opts.user.clone(),
-            handle,
+            handle: Arc::new(handle),
             slots: Semaphore::new(MAX_CHANNELS),
             capacity: AtomicUsize::new(MAX_CHANNELS),
+            stopping: Arc::default(),
         })
     }
 
@@ -132,18 +142,22 @@ impl RusshConnection {
     /// See [`super::Connection::exec`].
     pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
         let script = build_script(&self.host, &req)?;
-        // The login shell may be anything; make sure the script runs in sh.
-        let command = if needs_wrap(req.r#become, &self.user) {
-            wrap(&script, req.r#become, &self.user)
-        } else {
-            format!("exec /bin/sh -c {}", quote(&script))
-        };
+        // The login shell may be anything: the script runs in sh, under the job wrapper that
+        // says its process group first (see `job`).
+        let command = remote_command(&script, req.r#become, &self.user);
 
         let (channel, _permit) = self.open_channel().await?;
         let (mut reader, writer) = channel.split();
-        let guard = CloseOnDrop(Some(writer));
+        let guard = CloseOnDrop {
+            writer: Some(writer),
+            stopping: Arc::clone(&self.stopping),
+            handle: Arc::clone(&self.handle),
+            pid: AtomicU32::new(0),
+            as_root: stop_needs_root(req.r#become, &self.user),
+        };
+        let mut marker_seen = false;
         // Always `Some` until `disarm`; checked instead of unwrapped.
-        let Some(writer) = guard.0.as_ref() else {
+        let Some(writer) = guard.writer.as_ref() else {
             return Err(self.channel_error("internal error: channel writer missing".into()));
         };
         writer
@@ -178,6 +192,13 @@ impl RusshConnection {
                     Some(ChannelMsg::ExtendedData { data, ext }) => {
                         if ext == 1 {
                             out.stderr.extend_from_slice(&data);
+                            if !marker_seen {
+                                if let Some((at, len, pid)) = find_marker(&out.stderr) {
+                                    out.stderr.drain(at..at + len);
+                                    guard.pid.store(pid, Ordering::SeqCst);
+                                    marker_seen = true;
+                                }
+                            }
                         }
                     }
                     Some(ChannelMsg::ExitStatus { exit_status }) => {
@@ -272,37 +293,90 @@ impl RusshConnection {
 
     /// Politely disconnect and wait (briefly) for the session to wind down.
     pub async fn close(self) {
+        // An abandoned command's stop must reach the server before the disconnect.
+        let _ = tokio::time::timeout(STOP_TIMEOUT + Duration::from_secs(1), async {
+            loop {
+                let bell = self.stopping.done.notified();
+                if self.stopping.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                bell.await;
+            }
+        })
+        .await;
         let _ = self
             .handle
             .disconnect(Disconnect::ByApplication, "pgplay finished", "en")
             .await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.handle).await;
+        if let Ok(handle) = Arc::try_unwrap(self.handle) {
+            let _ = tokio::time::timeout(Duration::from_secs(2), handle).await;
+        }
     }
 }
 
-/// Stops the command (SIGTERM to its process group, best effort) and closes
-/// the channel if `exec` is abandoned midway, e.g. when a task timeout drops
-/// the future, so the host does not keep running it and holding a session.
-struct CloseOnDrop(Option<ChannelWriteHalf<Msg>>);
+/// Stops the command and closes the channel if `exec` is abandoned midway (a task timeout, a
+/// second Ctrl-C drops the future), so the host does not keep running it and holding a
+/// session: its process group (known from the job marker) is stopped over a fresh channel.
+struct CloseOnDrop {
+    writer: Option<ChannelWriteHalf<Msg>>,
+    stopping: Arc<Stopping>,
+    handle: Arc<Handle<Client>>,
+    /// The job's process group, 0 until its marker was read.
+    pid: AtomicU32,
+    as_root: bool,
+}
 
 impl CloseOnDrop {
     fn disarm(mut self) {
-        self.0 = None;
+        self.writer = None;
     }
 }
 
 impl Drop for CloseOnDrop {
     fn drop(&mut self) {
-        if let Some(writer) = self.0.take() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    // sshd keeps a session (and its MaxSessions slot) until
-                    // the command exits, so stop the command, then close.
-                    let _ = writer.signal(Sig::TERM).await;
-                    let _ = writer.eof().await;
-                    let _ = writer.close().await;
-                });
+        let Some(writer) = self.writer.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let stopping = Arc::clone(&self.stopping);
+        let handle = Arc::clone(&self.handle);
+        let pid = self.pid.load(Ordering::SeqCst);
+        let as_root = self.as_root;
+        stopping.count.fetch_add(1, Ordering::SeqCst);
+        rt.spawn(async move {
+            if pid != 0 {
+                let _ = tokio::time::timeout(
+                    STOP_TIMEOUT,
+                    run_to_end(&handle, stop_command(pid, as_root)),
+                )
+                .await;
             }
+            let _ = writer.eof().await;
+            let _ = writer.close().await;
+            stopping.count.fetch_sub(1, Ordering::SeqCst);
+            stopping.done.notify_waiters();
+        });
+    }
+}
+
+/// Bound on stopping an abandoned command.
+const STOP_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Run `command` on a fresh channel and wait until it ends (output ignored).
+async fn run_to_end(handle: &Handle<Client>, command: String) {
+    let Ok(channel) = handle.channel_open_session().await else {
+        return;
+    };
+    let (mut reader, writer) = channel.split();
+    if writer.exec(true, command.into_bytes()).await.is_err() {
+        return;
+    }
+    let _ = writer.eof().await;
+    while let Some(msg) = reader.wait().await {
+        if matches!(msg, ChannelMsg::Close) {
+            break;
         }
     }
 }

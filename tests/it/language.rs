@@ -294,3 +294,137 @@ pub fn ctrl_c_stops_new_work(fleet: &Fleet) {
     let (_, next) = fleet.ssh(24, "ls /root/next-done 2>/dev/null || echo none");
     assert_eq!(next.trim(), "none", "a new task started after Ctrl-C");
 }
+
+/// Issue 9, item 10: SIGTERM is Ctrl-C (the first says which tasks it waits for); a second
+/// interrupt stops the remote work — its whole process group, through sudo — and the recap
+/// still comes, naming the host whose work was cut.
+pub fn second_interrupt_stops_remote_work(fleet: &Fleet) {
+    const HOST: usize = 28;
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &[HOST], "");
+    fleet.ssh(HOST, "rm -f /tmp/long.pid /tmp/sleep.pid /tmp/long-done");
+    let pb = write(
+        dir.path(),
+        "long.yml",
+        "- hosts: all\n  tasks:\n    - name: a long job as postgres\n      become: true\n      become_user: postgres\n      shell: echo $$ > /tmp/long.pid; sleep 60 & echo $! > /tmp/sleep.pid; wait $!; touch /tmp/long-done\n    - name: next\n      shell: touch /tmp/next-done\n",
+    );
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgplay"));
+    cmd.args([
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+    ]);
+    if let Some(c) = crate::support::connection() {
+        cmd.args(["-c", &c]);
+    }
+    let mut child = match cmd
+        .current_dir(repo())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot start pgplay: {e}"),
+    };
+    let stderr = child.stderr.take();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        if let Some(err) = stderr {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let mut waited = 0;
+    while fleet.ssh(HOST, "test -s /tmp/sleep.pid").0 != 0 {
+        waited += 1;
+        assert!(waited < 200, "the long task never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pids = fleet.ssh(HOST, "cat /tmp/long.pid /tmp/sleep.pid").1;
+    let pids: Vec<&str> = pids.split_whitespace().collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let signal = |sig: &str| {
+        let sent = std::process::Command::new("kill")
+            .args(["-s", sig, &child.id().to_string()])
+            .status();
+        assert!(
+            sent.map(|s| s.success()).unwrap_or(false),
+            "could not send {sig}"
+        );
+    };
+    signal("TERM");
+    let mut said = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !said
+        .iter()
+        .any(|l: &String| l.contains("a long job as postgres"))
+    {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => said.push(line),
+            Err(_) => panic!("the first interrupt did not say what it waits for: {said:?}"),
+        }
+    }
+    assert!(
+        said.iter()
+            .any(|l| l.contains("SIGTERM: starting no new task; waiting for 1 running task")),
+        "{said:?}"
+    );
+    // The work goes on after the first interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        fleet.ssh(HOST, &format!("kill -0 {}", pids[1])).0,
+        0,
+        "stopped too early"
+    );
+    signal("INT");
+    let out = match child.wait_with_output() {
+        Ok(o) => o,
+        Err(e) => panic!("{e}"),
+    };
+    let _ = reader.join();
+    let said: Vec<String> = said.into_iter().chain(rx.try_iter()).collect();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{stdout}\n{said:?}");
+    assert!(stdout.contains("PLAY RECAP"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("work was stopped midway on: {}", fleet.addr(HOST))),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("interrupted: pgplay stopped task 'a long job as postgres'"),
+        "{stdout}"
+    );
+    assert!(
+        said.iter()
+            .any(|l| l.contains("Ctrl-C again: stopping 1 running task")),
+        "{said:?}"
+    );
+    // Nothing runs on: the shell (as postgres, under sudo) and its child are gone.
+    let mut gone = false;
+    for _ in 0..50 {
+        // A zombie (killed, not reaped yet) does not count as running.
+        let alive = pids.iter().any(|p| {
+            let probe = format!("test -d /proc/{p} && ! grep -q '^State:.*Z' /proc/{p}/status");
+            fleet.ssh(HOST, &probe).0 == 0
+        });
+        if !alive {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        gone,
+        "the remote job runs on after pgplay stopped: {pids:?}"
+    );
+    let (_, left) = fleet.ssh(
+        HOST,
+        "ls /tmp/long-done /tmp/next-done 2>/dev/null || echo none",
+    );
+    assert_eq!(left.trim(), "none");
+}

@@ -86,6 +86,10 @@ fn main() {
             language::ctrl_c_stops_new_work,
         ),
         (
+            "second_interrupt_stops_remote_work_and_prints_recap",
+            language::second_interrupt_stops_remote_work,
+        ),
+        (
             "modules_change_once_and_check_mode_changes_nothing",
             modules::modules_change_once,
         ),

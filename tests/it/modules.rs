@@ -148,7 +148,7 @@ pub fn failing_modules_say_why(fleet: &Fleet) {
         ("file: { path: /, state: absent }", "refusing to remove '/'"),
         // Ansible's `timeout:` task keyword (issue 9: long work is bounded).
         (
-            "shell: sleep 30\n      timeout: 2",
+            "shell: echo $$ > /root/timeout.pid; sleep 30\n      timeout: 2",
             "took longer than its timeout of 2 s",
         ),
     ] {
@@ -177,6 +177,21 @@ pub fn failing_modules_say_why(fleet: &Fleet) {
             run.all()
         );
     }
+    // The timed-out command was stopped on the host, not left running.
+    let pid = fleet.read(HOST, "/root/timeout.pid");
+    let probe = format!(
+        "test -d /proc/{p} && ! grep -q '^State:.*Z' /proc/{p}/status",
+        p = pid.trim()
+    );
+    let mut alive = true;
+    for _ in 0..50 {
+        alive = fleet.ssh(HOST, &probe).0 == 0;
+        if !alive {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!alive, "the timed-out command (pid {pid}) still runs");
 }
 
 /// A long step says it is alive in text output (issue 9: a hung repository once printed

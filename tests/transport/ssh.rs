@@ -670,8 +670,12 @@ async fn rsa_key_and_passphrase_key() {
 async fn lost_session_is_reported_as_unreachable() {
     let sshd = Sshd::start();
     let conn = sshd.connect().await;
-    // Kill the server process serving this session, mid-command.
-    match conn.exec(req("kill -9 $PPID; sleep 5")).await {
+    // Kill the server process serving this session, mid-command (the script's parent is
+    // the job wrapper shell; its parent is sshd's).
+    match conn
+        .exec(req("kill -9 $(ps -o ppid= -p $PPID); sleep 5"))
+        .await
+    {
         Err(e @ TransportError::Channel { .. }) => assert!(e.is_unreachable(), "{e}"),
         other => panic!("expected Channel error, got {other:?}"),
     }
@@ -686,8 +690,7 @@ async fn abandoned_exec_frees_its_channel() {
     let sshd = Sshd::start_with(&["MaxSessions 2"], &[]);
     let conn = sshd.connect().await;
     // sshd keeps a session while its command runs; the abandoned commands
-    // go away once the closed channel makes their writes fail (a SIGTERM is
-    // sent too, but OpenSSH refuses signal requests for root logins).
+    // are stopped (their process group, over a fresh channel), which frees it.
     let forever = "while :; do echo tick; sleep 0.05; done";
     for _ in 0..4 {
         let r = tokio::time::timeout(Duration::from_millis(300), conn.exec(req(forever))).await;
@@ -698,6 +701,36 @@ async fn abandoned_exec_frees_its_channel() {
         .expect("channel slots were not released");
     let out = out.unwrap_or_else(|e| panic!("exec: {e}\n{}", sshd.log()));
     assert_eq!(text(&out.stdout), "free\n");
+}
+
+/// Issue 9: an abandoned command (a task timeout, a second Ctrl-C) is stopped whole on the
+/// host — a child it left in the background included — not left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_exec_stops_its_process_group() {
+    let sshd = Sshd::start();
+    let conn = sshd.connect().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("child.pid");
+    let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
+    let r = tokio::time::timeout(Duration::from_millis(1500), conn.exec(req(&script))).await;
+    assert!(r.is_err(), "the command should have been abandoned");
+    let pid = std::fs::read_to_string(&pidfile).expect("the command wrote its child's pid");
+    let status = format!("/proc/{}/status", pid.trim());
+    let mut running = true;
+    for _ in 0..80 {
+        running = std::fs::read_to_string(&status)
+            .map(|s| {
+                !s.lines()
+                    .any(|l| l.starts_with("State:") && l.contains('Z'))
+            })
+            .unwrap_or(false);
+        if !running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!running, "the abandoned command's child {pid} still runs");
+    conn.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,99 @@
+//! A remote command as a job that can be stopped whole.
+//!
+//! Every command runs under a small wrapper shell that first writes its pid to stderr (a
+//! marker that the transport removes from the output) and then runs the script as its child.
+//! The wrapper is the SSH session's first process, so its pid is the process group of
+//! everything the command starts (sudo and the script as the become user included). When pgplay
+//! abandons a command (a task `timeout:`, a second Ctrl-C), the transport stops that group with
+//! [`stop_command`] over a fresh session — the SSH `signal` request is no substitute: OpenSSH
+//! refuses it for root logins, and a non-root login cannot signal the root-owned `sudo`.
+//!
+//! The wrapper also exits with the script's `$?`, so a script killed by signal `n` reports
+//! `128 + n` on every transport.
+
+use super::quote::quote;
+use super::r#become::{needs_wrap, wrap, Become};
+
+/// Written by the wrapper to stderr before the script runs (then removed from the output).
+pub(crate) const PID_MARKER: &[u8] = b"\x1epgplay-pid=";
+
+/// The command line given to the remote login shell for `script`.
+pub(crate) fn remote_command(script: &str, r#become: Option<&Become>, login_user: &str) -> String {
+    let inner = if needs_wrap(r#become, login_user) {
+        wrap(script, r#become, login_user)
+    } else {
+        format!("/bin/sh -c {}", quote(script))
+    };
+    let body = format!("printf '\\036pgplay-pid=%s\\036\\n' \"$$\" >&2\n{inner}\nexit $?");
+    format!("exec /bin/sh -c {}", quote(&body))
+}
+
+/// Position, length and pid of the first complete marker in `buf`.
+pub(crate) fn find_marker(buf: &[u8]) -> Option<(usize, usize, u32)> {
+    let start = buf
+        .windows(PID_MARKER.len())
+        .position(|w| w == PID_MARKER)?;
+    let rest = &buf[start + PID_MARKER.len()..];
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if rest.get(digits..digits + 2) != Some(b"\x1e\n") {
+        return None;
+    }
+    let pid = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    Some((start, PID_MARKER.len() + digits + 2, pid))
+}
+
+/// The command that stops job `pid`: SIGTERM to its process group, then SIGKILL to what is
+/// left after a grace period. A job that escalated (`as_root`: a become while logged in as
+/// another user than root) is stopped through `sudo -n`, falling back to the login user.
+pub(crate) fn stop_command(pid: u32, as_root: bool) -> String {
+    let stop = format!(
+        "kill -s TERM -- -{pid} 2>/dev/null || kill -s TERM {pid} 2>/dev/null; \
+         i=0; while kill -0 -- -{pid} 2>/dev/null && [ $i -lt 12 ]; do sleep 0.25; i=$((i+1)); done; \
+         kill -s KILL -- -{pid} 2>/dev/null; exit 0"
+    );
+    if as_root {
+        format!(
+            "exec /bin/sh -c {}",
+            quote(&format!(
+                "sudo -n /bin/sh -c {} 2>/dev/null || /bin/sh -c {}",
+                quote(&stop),
+                quote(&stop)
+            ))
+        )
+    } else {
+        format!("exec /bin/sh -c {}", quote(&stop))
+    }
+}
+
+/// Whether stopping a job of this request needs root: it became someone while the login user
+/// is not root (its processes then belong to root's sudo and to the become user).
+pub(crate) fn stop_needs_root(r#become: Option<&Become>, login_user: &str) -> bool {
+    needs_wrap(r#become, login_user) && login_user != "root"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_is_found() {
+        let buf = b"rc noise\n\x1epgplay-pid=4242\x1e\nerr\n";
+        assert_eq!(find_marker(buf), Some((9, 18, 4242)));
+        assert_eq!(find_marker(b"\x1epgplay-pid=42"), None);
+        assert_eq!(find_marker(b"\x1epgplay-pid=\x1e\n"), None);
+    }
+
+    #[test]
+    fn command_is_wrapped_once_for_the_login_shell() {
+        let cmd = remote_command("echo 'x'", None, "root");
+        assert!(cmd.starts_with("exec /bin/sh -c '"), "{cmd}");
+        assert!(cmd.contains("exit $?"), "{cmd}");
+    }
+
+    #[test]
+    fn stop_goes_through_sudo_only_when_needed() {
+        assert!(stop_command(42, true).contains("sudo -n"));
+        assert!(!stop_command(42, false).contains("sudo"));
+        assert!(stop_command(42, false).contains("kill -s TERM -- -42"));
+    }
+}
