@@ -21,7 +21,7 @@ pub enum Transport {
 enum Slot {
     Empty,
     Ready(Arc<Connection>),
-    Failed(String),
+    Failed(crate::transport::TransportError),
 }
 
 pub struct Pool {
@@ -134,8 +134,12 @@ impl Pool {
             .clone()
     }
 
-    /// The host's connection, opening it on first use. Err carries the reason it is unreachable.
-    pub async fn get(&self, host: HostId) -> Result<Arc<Connection>, String> {
+    /// The host's connection, opening it on first use; the same error for every later use
+    /// when it cannot be opened.
+    pub async fn get(
+        &self,
+        host: HostId,
+    ) -> Result<Arc<Connection>, crate::transport::TransportError> {
         if self.settings[host.0].local {
             return Ok(self.local().await);
         }
@@ -159,9 +163,8 @@ impl Pool {
                 Ok(c)
             }
             Err(e) => {
-                let msg = e.to_string();
-                *slot = Slot::Failed(msg.clone());
-                Err(msg)
+                *slot = Slot::Failed(e.clone());
+                Err(e)
             }
         }
     }

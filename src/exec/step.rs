@@ -337,7 +337,12 @@ async fn run_once_item(
         let outcome = call_module(engine, task, host, vars, &args).await;
         let (mut done, registered) = match outcome {
             Ok(o) => finish(engine, task, host, vars, o),
-            Err(Failure::Transport(e)) => {
+            // As Ansible: a host that cannot be connected to (refused, host key, login) is
+            // unreachable; a rejected request on a working session is the task's failure.
+            Err(Failure::Transport(e))
+                if e.is_unreachable()
+                    || !matches!(e, crate::transport::TransportError::Channel { .. }) =>
+            {
                 let msg = e.to_string();
                 let d = Done {
                     status: Status::Unreachable,
@@ -347,6 +352,7 @@ async fn run_once_item(
                 };
                 return registered(d);
             }
+            Err(Failure::Transport(e)) => registered(failed(e.to_string())),
             Err(Failure::Args(msg)) => registered(failed(msg)),
         };
         if let Some(until) = &task.until {
@@ -463,14 +469,7 @@ async fn call_module(
     let conn = if is_local_only(&task.action.module) || delegated_local {
         engine.pool.local().await
     } else {
-        engine.pool.get(target).await.map_err(|msg| {
-            Failure::Transport(crate::transport::TransportError::Unreachable {
-                host: engine.inv.host(target).name.clone(),
-                address: engine.inv.host(target).conn.address.clone(),
-                port: engine.inv.host(target).conn.port,
-                reason: msg,
-            })
-        })?
+        engine.pool.get(target).await.map_err(Failure::Transport)?
     };
     let progress = |message: String| {
         let secrets = engine.state(host).secrets.clone();

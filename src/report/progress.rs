@@ -19,6 +19,41 @@ pub struct Progress {
     last_task: Option<(String, usize)>,
     /// What each host is running and since when (the bar shows the elapsed time).
     started: HashMap<String, (String, std::time::Instant)>,
+    /// Per host: how its finished steps ended, for the bar's message.
+    tally: HashMap<String, Tally>,
+}
+
+/// How a host's steps ended so far in this play.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub ok: usize,
+    pub changed: usize,
+    pub skipped: usize,
+}
+
+impl Tally {
+    fn add(&mut self, status: Status) {
+        match status {
+            Status::Changed => self.changed += 1,
+            Status::Skipped => self.skipped += 1,
+            _ => self.ok += 1,
+        }
+    }
+}
+
+/// The bar's message once a step ended: a skipped step says so (it is counted on the bar, but
+/// it did nothing), and the tally tells how many were done, changed and skipped.
+pub fn result_message(task: &str, status: Status, tally: Tally) -> String {
+    let last = match status {
+        Status::Skipped => format!("{task}: skipped"),
+        Status::Changed => format!("{task}: changed"),
+        _ => format!("{task}: ok"),
+    };
+    let mut counts = format!("ok={} changed={}", tally.ok, tally.changed);
+    if tally.skipped > 0 {
+        counts.push_str(&format!(" skipped={}", tally.skipped));
+    }
+    format!("{last}  [{counts}]")
 }
 
 impl Progress {
@@ -31,6 +66,7 @@ impl Progress {
             overall: None,
             last_task: None,
             started: HashMap::new(),
+            tally: HashMap::new(),
         }
     }
 
@@ -49,6 +85,7 @@ impl Reporter for Progress {
                 for bar in self.bars.drain() {
                     bar.1.finish_and_clear();
                 }
+                self.tally.clear();
                 let _ = self.multi.println(text::banner("PLAY", play).trim_start());
                 if hosts.len() <= PER_HOST_LIMIT {
                     for h in hosts {
@@ -84,12 +121,20 @@ impl Reporter for Progress {
                     }
                 }
             }
-            Event::Result { host, status, .. } => {
+            Event::Result {
+                host, status, task, ..
+            } => {
                 self.started.remove(host);
                 if let Some(bar) = self.bars.get(host) {
-                    bar.inc(1);
                     if matches!(status, Status::Failed | Status::Unreachable) {
-                        bar.abandon_with_message(format!("{status:?}").to_lowercase());
+                        bar.inc(1);
+                        bar.abandon_with_message(format!("{task}: {status:?}").to_lowercase());
+                    } else {
+                        // The message first: the bar is drawn when it moves.
+                        let tally = self.tally.entry(host.clone()).or_default();
+                        tally.add(*status);
+                        bar.set_message(result_message(task, *status, *tally));
+                        bar.inc(1);
                     }
                 } else if let Some(bar) = &self.overall {
                     bar.inc(1);
@@ -137,5 +182,25 @@ impl Reporter for Progress {
                 print!("{}", text::render(event, 0, false, &mut last));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_step_is_shown_as_skipped() {
+        let mut tally = Tally::default();
+        tally.add(Status::Ok);
+        tally.add(Status::Skipped);
+        let msg = result_message("pgbackrest_init", Status::Skipped, tally);
+        assert_eq!(msg, "pgbackrest_init: skipped  [ok=1 changed=0 skipped=1]");
+        tally.add(Status::Changed);
+        let msg = result_message("pgbackrest_config", Status::Changed, tally);
+        assert_eq!(
+            msg,
+            "pgbackrest_config: changed  [ok=1 changed=1 skipped=1]"
+        );
     }
 }

@@ -88,7 +88,7 @@ pub struct ExecOutput {
 }
 
 /// Transport failures. `Display` output is meant for the operator.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TransportError {
     /// TCP connection refused or timed out, DNS failure, SSH handshake failure.
     #[error("{host}: cannot connect to {address} port {port}: {reason}")]
@@ -123,6 +123,21 @@ pub enum TransportError {
         kh = .known_hosts.display()
     )]
     HostKeyChanged {
+        host: String,
+        address: String,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+    /// known_hosts marks the key the host offered as `@revoked`. Never accepted.
+    #[error(
+        "{host}: the host key {address} offered ({fingerprint}) is REVOKED in {kh}{at}. \
+         Refusing to connect. A revoked key is never trusted again: give the host a new key \
+         and record that one after verifying it.",
+        kh = .known_hosts.display(),
+        at = if *.line > 0 { format!(":{}", .line) } else { String::new() }
+    )]
+    HostKeyRevoked {
         host: String,
         address: String,
         fingerprint: String,

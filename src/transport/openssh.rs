@@ -1067,6 +1067,12 @@ struct Target {
 
 impl Target {
     fn unreachable(&self, reason: String) -> TransportError {
+        // ssh says "connect to host A port P: why"; the error already names A and P.
+        let said = format!("connect to host {} port {}: ", self.address, self.port);
+        let reason = match reason.find(&said) {
+            Some(at) => reason[at + said.len()..].to_string(),
+            None => reason,
+        };
         TransportError::Unreachable {
             host: self.host.clone(),
             address: self.address.clone(),
@@ -1090,10 +1096,19 @@ fn classify(log: &str, target: &Target, status: std::process::ExitStatus) -> Tra
         .and_then(|rest| rest.split_whitespace().nth(1))
         .map(str::to_owned);
 
+    if said("REVOKED HOST KEY") || said("was revoked") {
+        let (known_hosts, line) =
+            offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));
+        return TransportError::HostKeyRevoked {
+            host: target.host.clone(),
+            address: target.address.clone(),
+            fingerprint: offered_fingerprint.unwrap_or_else(|| "its key".into()),
+            known_hosts,
+            line,
+        };
+    }
     if said("REMOTE HOST IDENTIFICATION HAS CHANGED")
         || said("has changed and you have requested strict checking")
-        || said("REVOKED HOST KEY")
-        || said("was revoked")
     {
         let (known_hosts, line) =
             offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));

@@ -422,6 +422,8 @@ async fn tcp_connect(opts: &ConnectOptions) -> Result<TcpStream, TransportError>
                 let _ = stream.set_nodelay(true);
                 return Ok(stream);
             }
+            // The error names the address already; a name's resolved address is worth saying.
+            Err(e) if addr.ip().to_string() == opts.address => last_error = Some(e.to_string()),
             Err(e) => last_error = Some(format!("{addr}: {e}")),
         }
     }
@@ -650,6 +652,7 @@ struct HostKeyCheck {
 enum Known {
     Match,
     Conflict { line: usize },
+    Revoked { line: usize },
     Unknown,
 }
 
@@ -658,6 +661,7 @@ impl HostKeyCheck {
         match self.lookup(key)? {
             Known::Match => return Ok(()),
             Known::Conflict { line } => return Err(self.changed(key, line)),
+            Known::Revoked { line } => return Err(self.revoked(key, line)),
             Known::Unknown => {}
         }
         if self.policy == HostKeyPolicy::Strict {
@@ -673,13 +677,14 @@ impl HostKeyCheck {
         match self.lookup(key)? {
             Known::Match => Ok(()),
             Known::Conflict { line } => Err(self.changed(key, line)),
+            Known::Revoked { line } => Err(self.revoked(key, line)),
             Known::Unknown => self.learn(key),
         }
     }
 
     fn lookup(&self, key: &PublicKey) -> Result<Known, TransportError> {
         if let Some(line) = revoked_line(&self.known_hosts, key) {
-            return Ok(Known::Conflict { line });
+            return Ok(Known::Revoked { line });
         }
         let entries = known_host_keys_path(&self.address, self.port, &self.known_hosts)
             .map_err(|e| self.file_error(format!("cannot read known_hosts: {e}")))?;
@@ -746,6 +751,16 @@ impl HostKeyCheck {
 
     fn changed(&self, key: &PublicKey, line: usize) -> TransportError {
         TransportError::HostKeyChanged {
+            host: self.host.clone(),
+            address: self.address.clone(),
+            fingerprint: fingerprint(key),
+            known_hosts: self.known_hosts.clone(),
+            line,
+        }
+    }
+
+    fn revoked(&self, key: &PublicKey, line: usize) -> TransportError {
+        TransportError::HostKeyRevoked {
             host: self.host.clone(),
             address: self.address.clone(),
             fingerprint: fingerprint(key),
@@ -874,8 +889,10 @@ mod tests {
             &format!("[127.0.0.1]:2222 ssh-ed25519 {KEY_B}\n@revoked * ssh-ed25519 {KEY_B}\n"),
         );
         match c.verify(&b) {
-            Err(TransportError::HostKeyChanged { line, .. }) => assert_eq!(line, 2),
-            other => panic!("expected HostKeyChanged, got {other:?}"),
+            Err(e @ TransportError::HostKeyRevoked { line: 2, .. }) => {
+                assert!(e.to_string().contains("REVOKED"), "{e}");
+            }
+            other => panic!("expected HostKeyRevoked at line 2, got {other:?}"),
         }
     }
 }

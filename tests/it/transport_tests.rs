@@ -42,6 +42,17 @@ pub fn unreachable_host_is_reported(fleet: &Fleet) {
         "{}",
         run.all()
     );
+    // Issue 9: the connection error is said once ("h: cannot connect to h port 22: why"),
+    // not wrapped in itself.
+    let msg = run
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "result" && e["host"] == fleet.addr(16).as_str())
+        .and_then(|e| e["msg"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    assert_eq!(msg.matches("cannot connect").count(), 1, "{msg}");
+    assert_eq!(msg.matches(&fleet.addr(16)).count(), 2, "{msg}");
+    assert!(msg.contains("Connection refused"), "{msg}");
     let recap = run.recap();
     let r16 = recap
         .iter()
@@ -114,6 +125,34 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
         marker.trim(),
         "none",
         "the task ran despite a changed host key"
+    );
+
+    // A revoked key is said to be revoked (not "changed"), and refused.
+    let key_part = real_line
+        .split_once(' ')
+        .map(|(_, k)| k)
+        .unwrap_or_default();
+    let kh_revoked = write(
+        dir.path(),
+        "known_hosts_revoked",
+        &format!("{real_line}\n@revoked * {key_part}\n"),
+    );
+    let inv = write(dir.path(), "inv_revoked.yml", &inv_text(&kh_revoked));
+    let run = pgplay(&[
+        pb.to_str().unwrap_or(""),
+        "-i",
+        inv.to_str().unwrap_or(""),
+        "--output",
+        "text",
+    ]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(run.stdout.contains("REVOKED"), "{}", run.all());
+    assert!(!run.stdout.contains("CHANGED"), "{}", run.all());
+    let (_, marker) = fleet.ssh(17, "cat /root/pgplay-reached 2>/dev/null || echo none");
+    assert_eq!(
+        marker.trim(),
+        "none",
+        "the task ran despite a revoked host key"
     );
 
     // An unknown host is refused...
