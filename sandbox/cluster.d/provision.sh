@@ -87,8 +87,66 @@ replica() {
     say "replica of $PRIMARY_IP ready"
 }
 
+# ---------------------------------------------------------------- Patroni mode
+ETCDCTL=(env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.10.10:2379 --cacert=/etc/etcd/ca.crt
+    --dial-timeout=2s --command-timeout=5s)
+
+# etcd on pg-meta-1: TLS, then the RBAC root user (etcd_root_password) and auth on.
+etcd_up() {
+    install -d -o etcd -g etcd -m 0700 /data/etcd
+    chown root:etcd /etc/etcd/server.key; chmod 0640 /etc/etcd/server.key
+    systemctl enable --quiet etcd.service
+    systemctl start etcd.service
+    local end=$((SECONDS + 60)) state=down
+    while ((SECONDS < end)); do
+        if "${ETCDCTL[@]}" --user root:Etcd.Root auth status 2>/dev/null | grep -q 'Authentication Status: true'; then
+            state=auth; break
+        fi
+        if "${ETCDCTL[@]}" endpoint status > /dev/null 2>&1; then state=open; break; fi
+        sleep 0.5
+    done
+    case $state in
+        down) say "etcd does not answer on https://127.0.10.10:2379"; journalctl -u etcd --no-pager | tail -20 >&2; return 1 ;;
+        open)
+            "${ETCDCTL[@]}" user get root > /dev/null 2>&1 ||
+                "${ETCDCTL[@]}" user add root --new-user-password=Etcd.Root > /dev/null
+            "${ETCDCTL[@]}" user grant-role root root > /dev/null 2>&1 || true
+            "${ETCDCTL[@]}" auth enable > /dev/null ;;
+    esac
+    "${ETCDCTL[@]}" --user root:Etcd.Root put /pgplay/sandbox ready > /dev/null || { say "etcd refuses root"; return 1; }
+    say "etcd ready (TLS, auth on)"
+}
+
+# Patroni on this host: the primary bootstraps the cluster (initdb), replicas clone from it.
+patroni_up() {
+    systemctl disable --quiet postgres.service 2>/dev/null || true
+    systemctl enable --quiet patroni.service
+    systemctl start patroni.service
+    local i want
+    [[ $ROLE == primary ]] && want=t || want=f
+    for i in $(seq 1 240); do
+        if "$PGBIN/pg_isready" -q -h /var/run/postgresql &&
+            [[ $(psql -X -Atqc 'select not pg_is_in_recovery()' -d postgres 2>/dev/null) == "$want" ]]; then
+            break
+        fi
+        sleep 0.5
+    done
+    [[ $(psql -X -Atqc 'select not pg_is_in_recovery()' -d postgres 2>/dev/null) == "$want" ]] || {
+        say "patroni did not bring PostgreSQL up as $ROLE"; journalctl -u patroni --no-pager | tail -30 >&2; return 1; }
+    if [[ $ROLE == primary ]]; then
+        psql -X -q -v ON_ERROR_STOP=1 -d postgres <<SQL
+SELECT 'CREATE DATABASE $DBNAME' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DBNAME') \gexec
+SQL
+        psql -X -q -v ON_ERROR_STOP=1 -d "$DBNAME" -c "CREATE TABLE IF NOT EXISTS sandbox_hello (id int PRIMARY KEY, host text, at timestamptz DEFAULT now())" \
+            -c "INSERT INTO sandbox_hello VALUES (1, '$NAME') ON CONFLICT DO NOTHING"
+    fi
+    say "patroni: $ROLE of $CLUSTER ready"
+}
+
 case ${1:-} in
     primary) layout; primary ;;
     replica) layout; replica ;;
-    *) echo "usage: provision.sh primary|replica" >&2; exit 2 ;;
+    etcd) etcd_up ;;
+    patroni) layout; patroni_up ;;
+    *) echo "usage: provision.sh primary|replica|etcd|patroni" >&2; exit 2 ;;
 esac
