@@ -7,7 +7,6 @@
 //! the sandbox cannot start, every test fails: nothing is skipped.
 
 mod backup;
-mod ha;
 mod node_scripts;
 mod pitr;
 #[path = "../common/run.rs"]
@@ -144,8 +143,6 @@ fn main() {
             pitr::clone_from_another_cluster_and_cleanup,
         ),
         ("pitr_stop_heartbeat", pitr::stop_heartbeat),
-        // Last: it replaces the plain sandbox with the Patroni one.
-        ("ha_patroni_sandbox_comes_up", ha::patroni_sandbox_comes_up),
     ];
     let wanted = tests
         .iter()
