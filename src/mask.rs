@@ -77,7 +77,7 @@ impl Secrets {
     pub fn learn(&mut self, vars: &Map<String, Value>, vocabulary: &[&str]) -> bool {
         let mut found = Vec::new();
         let mut plain = Vec::new();
-        walk(vars, &mut found, &mut plain);
+        walk(vars, &mut found, Some(&mut plain));
         let mut learnt = false;
         for s in found {
             let s = s.as_ref();
@@ -107,15 +107,10 @@ impl Secrets {
     /// Whether `vars` hold a secret not known yet (cheap: nothing is copied).
     pub fn has_new(&self, vars: &Map<String, Value>) -> bool {
         let mut found = Vec::new();
-        walk_secrets(vars, &mut found);
+        walk(vars, &mut found, None);
         found
             .iter()
             .any(|s| !s.is_empty() && !self.known.iter().any(|k| k.value == s.as_ref()))
-    }
-
-    /// Whether any secret is known.
-    pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
     }
 
     /// Mask a text: structure first, then known secrets.
@@ -167,37 +162,25 @@ impl Secrets {
 /// A shared, cheaply cloned set of secrets (a host's, as of a step).
 pub type Shared = Arc<Secrets>;
 
-fn walk<'a>(vars: &'a Map<String, Value>, found: &mut Vec<Cow<'a, str>>, plain: &mut Vec<&'a str>) {
+/// Collect secret values (under secret-named keys) and, when `plain` is given, the other
+/// strings, from nested maps and lists.
+fn walk<'a>(
+    vars: &'a Map<String, Value>,
+    found: &mut Vec<Cow<'a, str>>,
+    mut plain: Option<&mut Vec<&'a str>>,
+) {
     for (k, v) in vars {
         match v {
             Value::String(s) if is_text_secret_key(k) => found.push(Cow::Borrowed(s)),
             Value::Number(n) if is_text_secret_key(k) => found.push(Cow::Owned(n.to_string())),
-            Value::String(s) => plain.push(s),
-            Value::Object(m) => walk(m, found, plain),
+            Value::String(s) => plain.iter_mut().for_each(|p| p.push(s)),
+            Value::Object(m) => walk(m, found, plain.as_deref_mut()),
             Value::Array(items) => {
                 for i in items {
                     match i {
-                        Value::Object(m) => walk(m, found, plain),
-                        Value::String(s) => plain.push(s),
+                        Value::Object(m) => walk(m, found, plain.as_deref_mut()),
+                        Value::String(s) => plain.iter_mut().for_each(|p| p.push(s)),
                         _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn walk_secrets<'a>(vars: &'a Map<String, Value>, found: &mut Vec<Cow<'a, str>>) {
-    for (k, v) in vars {
-        match v {
-            Value::String(s) if is_text_secret_key(k) => found.push(Cow::Borrowed(s)),
-            Value::Number(n) if is_text_secret_key(k) => found.push(Cow::Owned(n.to_string())),
-            Value::Object(m) => walk_secrets(m, found),
-            Value::Array(items) => {
-                for i in items {
-                    if let Value::Object(m) = i {
-                        walk_secrets(m, found);
                     }
                 }
             }

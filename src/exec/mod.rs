@@ -195,7 +195,7 @@ impl Engine {
     /// The user interrupted (`signal` names how). The first interrupt stops new work and
     /// says which running tasks are awaited; the second abandons them, which stops their
     /// commands on the hosts (the transports send SIGTERM to each command's process group).
-    pub fn interrupt(&self, signal: &str) -> u8 {
+    pub fn interrupt(&self, signal: &str) {
         let stage = if self.cancel.is_cancelled() { 2 } else { 1 };
         self.cancel.cancel();
         if stage == 2 {
@@ -217,12 +217,11 @@ impl Engine {
             signal: signal.to_string(),
             running,
         });
-        stage
     }
 
     /// Learn the secrets of a step's variables (playbook defaults and vars, facts, `-e`), so
-    /// that what the step shows is masked with them; returns the host's secrets.
-    pub fn learn_secrets(&self, host: HostId, vars: &Value) -> crate::mask::Shared {
+    /// that what the step shows is masked with them.
+    pub fn learn_secrets(&self, host: HostId, vars: &Value) {
         let mut st = self.state(host);
         if let Value::Object(m) = vars {
             if st.secrets.has_new(m) {
@@ -231,7 +230,6 @@ impl Engine {
                 st.secrets = Arc::new(next);
             }
         }
-        st.secrets.clone()
     }
 
     pub fn state(&self, host: HostId) -> std::sync::MutexGuard<'_, HostState> {

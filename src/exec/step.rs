@@ -60,14 +60,10 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
     // Dropping the work (a timeout, a second interrupt) stops its command on the host: the
     // transports send SIGTERM to the command's process group when an exec is abandoned.
     let work = async {
+        let work = work_of(engine, play_index, task, step.host, play_hosts);
         match task.timeout {
-            None => work_of(engine, play_index, task, step.host, play_hosts).await,
-            Some(secs) => match tokio::time::timeout(
-                Duration::from_secs(secs),
-                work_of(engine, play_index, task, step.host, play_hosts),
-            )
-            .await
-            {
+            None => work.await,
+            Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
                 Ok(done) => done,
                 Err(_) => failed(format!(
                     "task '{}' took longer than its timeout of {secs} s on {host_name}: pgplay stopped it (SIGTERM to its processes on the host)",
@@ -337,12 +333,12 @@ async fn run_once_item(
         let outcome = call_module(engine, task, host, vars, &args).await;
         let (mut done, registered) = match outcome {
             Ok(o) => finish(engine, task, host, vars, o),
-            // As Ansible: a host that cannot be connected to (refused, host key, login) is
-            // unreachable; a rejected request on a working session is the task's failure.
-            Err(Failure::Transport(e))
-                if e.is_unreachable()
-                    || !matches!(e, crate::transport::TransportError::Channel { .. }) =>
-            {
+            // As Ansible: a request the session rejected is the task's failure; any other
+            // transport failure (refused, host key, login, session lost) is unreachable.
+            Err(Failure::Transport(e)) if e.is_rejected_request() => {
+                registered(failed(e.to_string()))
+            }
+            Err(Failure::Transport(e)) => {
                 let msg = e.to_string();
                 let d = Done {
                     status: Status::Unreachable,
@@ -352,7 +348,6 @@ async fn run_once_item(
                 };
                 return registered(d);
             }
-            Err(Failure::Transport(e)) => registered(failed(e.to_string())),
             Err(Failure::Args(msg)) => registered(failed(msg)),
         };
         if let Some(until) = &task.until {

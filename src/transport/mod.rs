@@ -174,9 +174,15 @@ impl TransportError {
     pub fn is_unreachable(&self) -> bool {
         match self {
             TransportError::Unreachable { .. } => true,
-            TransportError::Channel { reason, .. } => !reason.starts_with(INVALID_ENV_NAME),
+            TransportError::Channel { .. } => !self.is_rejected_request(),
             _ => false,
         }
+    }
+
+    /// True for a request the live session refused (an invalid environment variable name):
+    /// a bug of the task, not of the host.
+    pub fn is_rejected_request(&self) -> bool {
+        matches!(self, TransportError::Channel { reason, .. } if reason.starts_with(INVALID_ENV_NAME))
     }
 }
 

@@ -137,14 +137,20 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
         "known_hosts_revoked",
         &format!("{real_line}\n@revoked * {key_part}\n"),
     );
-    let inv = write(dir.path(), "inv_revoked.yml", &inv_text(&kh_revoked));
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-    ]);
+    let ping = |inv: &std::path::Path| {
+        pgplay(&[
+            pb.to_str().unwrap_or(""),
+            "-i",
+            inv.to_str().unwrap_or(""),
+            "--output",
+            "text",
+        ])
+    };
+    let run = ping(&write(
+        dir.path(),
+        "inv_revoked.yml",
+        &inv_text(&kh_revoked),
+    ));
     assert_eq!(run.code, 4, "{}", run.all());
     assert!(run.stdout.contains("REVOKED"), "{}", run.all());
     assert!(!run.stdout.contains("CHANGED"), "{}", run.all());
@@ -158,13 +164,7 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
     // An unknown host is refused...
     let kh_new = dir.path().join("known_hosts_new");
     let inv = write(dir.path(), "inv_new.yml", &inv_text(&kh_new));
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-    ]);
+    let run = ping(&inv);
     assert_eq!(run.code, 4, "{}", run.all());
     assert!(
         run.stdout.contains("accept-new-host-keys"),
@@ -184,12 +184,6 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
     let recorded = std::fs::read_to_string(&kh_new).unwrap_or_default();
     let key_part = real_line.split_whitespace().nth(2).unwrap_or("?");
     assert!(recorded.contains(key_part), "key not recorded: {recorded}");
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-    ]);
+    let run = ping(&inv);
     assert_eq!(run.code, 0, "{}", run.all());
 }
