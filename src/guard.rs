@@ -208,6 +208,9 @@ fn check_pitr(
     let mut out = BTreeMap::new();
     // cluster -> (selected primary, selected members that need it)
     let mut clusters: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    // Patroni clusters replaced in place: every member must be in the run (a member left
+    // running Patroni would take the cluster while its keys are cleared)
+    let mut patroni: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for &h in hosts {
         let host = inv.host(h);
         let Some(pg) = &host.domain.pg else { continue };
@@ -230,18 +233,19 @@ fn check_pitr(
         let span = pitr.span.clone();
         let member =
             Member::from_vars(&vars).map_err(|m| Error::invalid(&host.span, "pg_cluster", m))?;
-        if member.patroni {
-            return Err(Error::invalid(
-                &host.span,
-                "patroni_enabled",
-                format!(
-                    "{} ({}) is managed by Patroni (patroni_enabled is true, Pigsty's default): pgsql-pitr does not drive Patroni yet, and stopping PostgreSQL under it would fail over instead of recovering",
-                    host.name, pg.cluster
-                ),
-            )
-            .with_hint("set patroni_enabled: false only if PostgreSQL runs under systemd (postgres.service) without Patroni"));
+        if member.patroni && inv.find_group("etcd").is_some() {
+            // The keys `up` clears in etcd: one cluster's, never a wider prefix.
+            member
+                .dcs_prefix()
+                .map_err(|m| Error::invalid(&host.span, "pg_cluster", m))?;
         }
         let job = Job::new(member, pitr).map_err(|m| Error::invalid(&span, "pg_pitr", m))?;
+        if !job.rehearsal && job.member.patroni {
+            patroni
+                .entry(pg.cluster.clone())
+                .or_default()
+                .push(host.name.clone());
+        }
         if !job.rehearsal {
             let entry = clusters.entry(pg.cluster.clone()).or_default();
             if job.member.is_primary() {
@@ -254,6 +258,24 @@ fn check_pitr(
             check_source(inv, &job, src, &span)?;
         }
         out.insert(h, job.describe());
+    }
+    for (cluster, selected) in patroni {
+        let missing: Vec<String> = inv
+            .hosts
+            .iter()
+            .filter(|h| {
+                h.domain.pg.as_ref().is_some_and(|p| p.cluster == cluster)
+                    && !selected.contains(&h.name)
+            })
+            .map(|h| h.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::usage(format!(
+                "the limit leaves out {} of {cluster}, a Patroni cluster: a PITR stops Patroni on every member and clears the cluster's keys, and a member left running would take the cluster for itself",
+                missing.join(", ")
+            ))
+            .with_hint(format!("use -l {cluster}")));
+        }
     }
     for (cluster, (primary, others)) in clusters {
         if !primary {

@@ -28,6 +28,10 @@ pub const READS: &[&str] = &[
     "pgbackrest_log_dir",
     "pg_replication_username",
     "pg_replication_password",
+    "pg_namespace",
+    "patroni_port",
+    "etcd_port",
+    "etcd_root_password",
 ];
 
 /// The member's identity and settings, from its variables (inventory, -e and the playbook's
@@ -45,6 +49,11 @@ pub struct Member {
     pub method: String,
     pub repo: Map<String, Value>,
     pub patroni: bool,
+    /// Patroni's REST API: this host's address and `patroni_port`.
+    pub address: String,
+    pub patroni_port: u16,
+    /// `pg_namespace`: the top of the cluster's keys in the DCS (`/pg`).
+    pub namespace: String,
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -75,8 +84,18 @@ impl Member {
             None | Some(Value::Null) => false,
             Some(v) => crate::inventory::domain_bool(v).unwrap_or(false),
         };
+        let patroni_port = s("patroni_port", "8008")
+            .parse::<u16>()
+            .map_err(|_| format!("patroni_port '{}' is not a port", s("patroni_port", "")))?;
+        let host = s("inventory_hostname", "");
         Ok(Member {
-            host: s("inventory_hostname", ""),
+            address: vars
+                .get("ansible_host")
+                .and_then(text)
+                .unwrap_or_else(|| host.clone()),
+            patroni_port,
+            namespace: s("pg_namespace", "/pg"),
+            host,
             cluster,
             role: s("pg_role", "replica"),
             dbsu: s("pg_dbsu", "postgres"),
@@ -92,6 +111,34 @@ impl Member {
 
     pub fn is_primary(&self) -> bool {
         self.role == "primary"
+    }
+
+    /// The cluster's keys in the DCS, `<pg_namespace>/<pg_cluster>/` — refused when it could
+    /// reach another cluster's keys or the whole namespace.
+    pub fn dcs_prefix(&self) -> Result<String, String> {
+        let ns = self.namespace.trim_end_matches('/');
+        let cluster = self.cluster.as_str();
+        if cluster.is_empty() || cluster == "root" {
+            return Err(format!(
+                "pg_cluster '{cluster}' cannot name a cluster's keys in etcd: clearing them would reach outside the cluster"
+            ));
+        }
+        if cluster.contains(['/', '*', ' ']) || cluster.chars().any(char::is_control) {
+            return Err(format!(
+                "pg_cluster '{cluster}' has a character a DCS key of one cluster cannot have"
+            ));
+        }
+        let clean = ns.starts_with('/')
+            && ns[1..]
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains(['*', ' ']));
+        if !clean || ns.chars().any(char::is_control) {
+            return Err(format!(
+                "pg_namespace '{}' is not a clean absolute key prefix such as /pg",
+                self.namespace
+            ));
+        }
+        Ok(format!("{ns}/{cluster}/"))
     }
 }
 
@@ -199,16 +246,27 @@ impl Job {
         } else {
             String::new()
         };
+        let stop = if m.patroni {
+            "STOP Patroni (paused) and PostgreSQL"
+        } else {
+            "STOP PostgreSQL"
+        };
         if self.restores() {
             format!(
-                "{who}: STOP PostgreSQL and REPLACE {}{aside} with stanza {} restored to {}, {then}",
+                "{who}: {stop} and REPLACE {}{aside} with stanza {} restored to {}, {then}{}",
                 self.data,
                 self.source,
-                self.pitr.target.describe()
+                self.pitr.target.describe(),
+                if m.patroni {
+                    "; in 'up' its keys in etcd are cleared and Patroni leads it"
+                } else {
+                    ""
+                }
             )
         } else {
             format!(
-                "{who}: STOP PostgreSQL; in 'up', REPLACE {}{aside} with a copy of the restored primary",
+                "{who}: {stop}; in 'up', {} REPLACES {}{aside} with a copy of the restored primary (re-initialised, not restored: its own data is the old history)",
+                if m.patroni { "Patroni" } else { "pg_basebackup" },
                 self.data
             )
         }

@@ -1,8 +1,9 @@
 //! `pitr`: the steps of a point-in-time recovery on one member, each a thin layer over the
 //! domain in `crate::pitr` (which decides; these run the commands and read back).
 //!
-//! `step:` is one of `preflight`, `stop`, `config`, `backup`, `restore`, `recovery`,
-//! `verify`, `start`, `cleanup`, `discard`. The member's part comes from its variables
+//! `step:` is one of `preflight`, `pause`, `stop_patroni`, `stop`, `config`, `backup`,
+//! `restore`, `recovery`, `verify`, `etcd`, `start`, `resume`, `cleanup`, `discard`
+//! (the Patroni ones in `patroni.rs`). The member's part comes from its variables
 //! (`pg_pitr`, `pg_role`, `pg_data`, ...), read into a `Job`: the primary is restored from
 //! the repository, the replicas are re-initialised from it in `start`, and a rehearsal
 //! (`pg_pitr.data` elsewhere) touches nothing live. Every step runs as root and switches to
@@ -13,6 +14,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod discard;
+mod patroni;
 mod preflight;
 mod recovery;
 mod restore;
@@ -35,6 +37,10 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let mut o = match step.as_str() {
         "preflight" => preflight::run(ctx, &job).await,
         "stop" => stop::run(ctx, &job).await,
+        "pause" => patroni::pause_or_resume(ctx, &job, true).await,
+        "resume" => patroni::pause_or_resume(ctx, &job, false).await,
+        "stop_patroni" => patroni::stop(ctx, &job).await,
+        "etcd" => patroni::etcd(ctx, &job).await,
         "config" => config::run(ctx, &job).await,
         "backup" => backup::run(ctx, &job).await,
         "restore" => restore::run(ctx, &job).await,
@@ -44,7 +50,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         "cleanup" => cleanup::run(ctx, &job).await,
         "discard" => discard::run(ctx, &job).await,
         other => Err(Failure::Args(format!(
-            "unknown pitr step '{other}' (preflight, stop, config, backup, restore, recovery, verify, start, cleanup, discard)"
+            "unknown pitr step '{other}' (preflight, pause, stop_patroni, stop, config, backup, restore, recovery, verify, etcd, start, resume, cleanup, discard)"
         ))),
     }?;
     // Say what happened (or would) on the result line: at 3 a.m. nobody reruns with -v.

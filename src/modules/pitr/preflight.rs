@@ -33,6 +33,34 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         )));
     }
     let probe = probe(ctx, job).await?;
+    // Under Patroni the inventory's primary must be the leader: the PITR restores the
+    // primary and has the others copy it, and a leader elsewhere would be a member the
+    // playbook treats as a replica. Refused, before anything is stopped, with the way out.
+    let ha = if job.member.patroni && !job.rehearsal {
+        let (lead, why) = super::patroni::leader(ctx, job).await?;
+        match lead {
+            Some((name, host)) if host != job.member.address => {
+                return Ok(stuck(
+                    format!(
+                        "preflight refused the PITR of {cluster}: Patroni's leader is {name} ({host}), but the inventory names {me} the primary (pg_role: primary). pgsql-pitr restores the inventory's primary and re-initialises the other members from it, so it does not follow a failover on its own",
+                        cluster = job.member.cluster,
+                        me = job.member.host,
+                    ),
+                    "nothing was changed: Patroni and PostgreSQL run as they were",
+                    &format!(
+                        "switch the leader back: patronictl -c {conf} switchover --leader {name} --candidate <{me}'s member name> --force {cluster} (or make pg_role match the leader in the inventory), then run again",
+                        conf = super::patroni::CONF,
+                        cluster = job.member.cluster,
+                        me = job.member.host,
+                    ),
+                ));
+            }
+            Some((name, _)) => format!("Patroni's leader is {name}, this member: it is restored; the others are re-initialised from it by Patroni in 'up'"),
+            None => format!("{why}: the leader was not checked (after 'down' that is expected)"),
+        }
+    } else {
+        String::new()
+    };
     if let Some(refusal) = check_target_dir(ctx, job).await? {
         return Ok(refusal);
     }
@@ -158,6 +186,9 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         ),
     );
     line("archive", job.archive_why.clone());
+    if !ha.is_empty() {
+        line("patroni", ha);
+    }
     if !job.rehearsal {
         line(
             "stops",

@@ -70,10 +70,15 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
     let mut did: Vec<String> = Vec::new();
     if ctx.check {
         let mut o = Outcome::ok(true);
+        let under = if job.member.patroni {
+            "hand it to Patroni (DCS cleared, patroni.dynamic.json removed) and wait until it leads"
+        } else {
+            "run it under systemd"
+        };
         o.msg = Some(match (running, in_recovery, m.contains_key("signal")) {
-            (true, true, _) => "would promote the paused server, remove its recovery settings and run it under systemd".into(),
-            (false, _, true) => "would replay to the target again with action promote, then run it under systemd".into(),
-            _ => "would run PostgreSQL under systemd".into(),
+            (true, true, _) => format!("would promote the paused server, remove its recovery settings and {under}"),
+            (false, _, true) => format!("would replay to the target again with action promote, then {under}"),
+            _ => format!("would {under}"),
         });
         return Ok(o);
     }
@@ -167,6 +172,9 @@ echo "not promoted within an hour" >&2; exit 4
     if cleaned != current {
         write_auto(ctx, job, &cleaned).await?;
         did.push("recovery settings removed".into());
+    }
+    if job.member.patroni {
+        return super::patroni::lead(ctx, job, did).await;
     }
     // Under systemd again.
     let service = format!(
@@ -274,7 +282,7 @@ async fn replica(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         .get("pg_replication_password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if ctx.check {
+    if ctx.check && !job.member.patroni {
         let mut o = Outcome::ok(true);
         o.msg = Some(format!(
             "would {} {} and copy it from the primary {primary}:{pport} (pg_basebackup -R), then stream from it",
@@ -314,6 +322,9 @@ echo "emptied=1"
             env = env(job)
         )
     };
+    if job.member.patroni {
+        return super::patroni::join(ctx, job, &primary, &clear).await;
+    }
     let script = format!(
         r#"{env}{psql}{wait}
 IFS= read -r PGPASSWORD || true; [ -n "$PGPASSWORD" ] && export PGPASSWORD || unset PGPASSWORD

@@ -23,6 +23,9 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         r#"{env}
 pid=$(pg_pid "$DATA")
 if [ -z "$pid" ]; then echo "state=stopped"; exit 0; fi
+if [ {patroni} = 1 ] && systemctl is-active --quiet patroni 2>/dev/null; then
+  echo "Patroni runs on this host: it would start PostgreSQL again or fail over (stop it first: -t stop_patroni)" >&2; exit 3
+fi
 echo "state=running"; echo "pid=$pid"
 if [ {check} = 1 ]; then exit 0; fi
 if [ {flush} = 1 ] && [ "$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then
@@ -45,6 +48,7 @@ echo "stopped=1"
         env = env(job),
         check = u8::from(ctx.check),
         flush = u8::from(flush),
+        patroni = u8::from(job.member.patroni),
     );
     let out = sh(ctx, &script, None).await?;
     let m = kv(&stdout(&out));

@@ -1,0 +1,622 @@
+//! The Patroni side of a PITR (`patroni_enabled: true`, Pigsty's default), in the order the
+//! playbook's lockstep gives it: `pause` (on the primary), `stop_patroni` (replicas, then the
+//! primary: paused, Patroni leaves PostgreSQL running and the `stop` step stops it), then in
+//! `up`: `etcd` (delegated to the first etcd host: the cluster's keys are cleared so that
+//! Patroni takes the restored data as a new start), [`lead`] (the promoted primary handed to
+//! Patroni, which must lead and accept writes), [`join`] (each replica emptied or moved aside
+//! and re-initialised by Patroni from the new leader, one at a time) and `resume`.
+//!
+//! Patroni's REST API is asked with python3 (Patroni's own interpreter, so it is there);
+//! `patronictl` runs as the dbsu with Pigsty's `/etc/patroni/patroni.yml`.
+
+use serde_json::Value;
+
+use super::{as_dbsu, env, kv, rerun, sh, skip, stderr, stdout, stuck, Ctx, Failure, Job, Outcome};
+use crate::transport::quote;
+
+pub const CONF: &str = "/etc/patroni/patroni.yml";
+
+/// Shell: `api URL` prints the body of a GET (also of an error status); exit 7 when the
+/// connection is refused (nothing listens), 28 for any other failure (a timeout, a dead host).
+pub const API: &str = r#"api() { python3 -c '
+import sys, urllib.request, urllib.error
+try:
+    sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode())
+except Exception as e:
+    sys.exit(7 if isinstance(getattr(e, "reason", e), ConnectionRefusedError) else 28)
+' "$1"; }
+"#;
+
+fn not_patroni(job: &Job) -> Option<Outcome> {
+    if job.rehearsal {
+        return Some(skip(format!(
+            "a rehearsal in {}: Patroni and the live instance are left alone",
+            job.data
+        )));
+    }
+    if !job.member.patroni {
+        return Some(skip(format!(
+            "Patroni is not enabled on {} (patroni_enabled: false): PostgreSQL runs under systemd (postgres.service)",
+            job.member.cluster
+        )));
+    }
+    None
+}
+
+fn api_url(job: &Job, path: &str) -> String {
+    format!(
+        "http://{}:{}/{path}",
+        job.member.address, job.member.patroni_port
+    )
+}
+
+fn patronictl(job: &Job, verb: &str) -> String {
+    as_dbsu(
+        job,
+        &[
+            "patronictl".into(),
+            "-c".into(),
+            CONF.into(),
+            verb.into(),
+            job.member.cluster.clone(),
+        ],
+    )
+}
+
+/// `pause`/`resume` through patronictl; "already paused" / "is not paused" are fine.
+pub async fn pause_or_resume(ctx: &Ctx<'_>, job: &Job, pause: bool) -> Result<Outcome, Failure> {
+    if let Some(o) = not_patroni(job) {
+        return Ok(o);
+    }
+    let (verb, fine) = if pause {
+        ("pause", "already paused")
+    } else {
+        ("resume", "is not paused")
+    };
+    if ctx.check {
+        let mut o = Outcome::ok(true);
+        o.msg = Some(format!("would {verb} Patroni on {}", job.member.cluster));
+        return Ok(o);
+    }
+    let script = format!(
+        "cd /\nout=$({cmd} 2>&1); rc=$?\nprintf '%s\\n' \"$out\"\nexit $rc\n",
+        cmd = patronictl(job, verb)
+    );
+    let out = sh(ctx, &script, None).await?;
+    let text = stdout(&out);
+    let mut o = if out.status == 0 {
+        let mut o = Outcome::ok(true);
+        o.msg = Some(format!(
+            "Patroni {} on {}",
+            if pause {
+                "paused (no failover while PostgreSQL is stopped and restored)"
+            } else {
+                "resumed (automatic failover is on again)"
+            },
+            job.member.cluster
+        ));
+        o
+    } else if text.contains(fine) {
+        let mut o = Outcome::ok(false);
+        o.msg = Some(format!("Patroni on {} {fine}", job.member.cluster));
+        o
+    } else if pause {
+        return Ok(stuck(
+            format!(
+                "cannot pause Patroni on {}: {}",
+                job.member.cluster,
+                text.trim()
+            ),
+            "nothing was stopped",
+            &format!(
+                "make Patroni answer (systemctl status patroni; patronictl -c {CONF} list {}), then {}",
+                job.member.cluster,
+                rerun(ctx, "down")
+            ),
+        ));
+    } else {
+        return Ok(stuck(
+            format!(
+                "cannot resume Patroni on {}: {}",
+                job.member.cluster,
+                text.trim()
+            ),
+            "the cluster is in service; Patroni is paused (no automatic failover)",
+            &format!(
+                "patronictl -c {CONF} resume {} (or {})",
+                job.member.cluster,
+                rerun(ctx, "resume")
+            ),
+        ));
+    };
+    o.data.insert("stdout".into(), Value::String(text));
+    Ok(o)
+}
+
+/// `stop_patroni`: stop the unit. Paused, Patroni leaves PostgreSQL running (the `stop` step
+/// that follows stops it, archiving the primary's newest WAL first).
+pub async fn stop(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
+    if let Some(o) = not_patroni(job) {
+        return Ok(o);
+    }
+    let script = format!(
+        "if ! systemctl is-active --quiet patroni; then echo state=stopped; exit 0; fi\necho state=running\n[ {check} = 1 ] && exit 0\nsystemctl stop patroni || exit 3\nsystemctl is-active --quiet patroni && exit 4\necho stopped=1\n",
+        check = u8::from(ctx.check)
+    );
+    let out = sh(ctx, &script, None).await?;
+    let m = kv(&stdout(&out));
+    if out.status != 0 {
+        return Ok(stuck(
+            format!(
+                "cannot stop Patroni on {}: {}",
+                job.member.host,
+                stderr(&out)
+            ),
+            "Patroni may still run (paused); nothing was restored",
+            &format!(
+                "systemctl stop patroni on {}, then {}",
+                job.member.host,
+                rerun(ctx, "down,pitr,up")
+            ),
+        ));
+    }
+    let was_running = m.get("state").map(String::as_str) == Some("running");
+    let mut o = Outcome::ok(was_running);
+    o.msg = Some(match (was_running, ctx.check) {
+        (false, _) => "Patroni was not running".into(),
+        (true, true) => "would stop Patroni (paused: PostgreSQL keeps running until stop_postgres)".into(),
+        (true, false) => "Patroni stopped (paused: PostgreSQL is stopped next)".into(),
+    });
+    Ok(o)
+}
+
+/// The etcd endpoints of the inventory's `etcd` group (`https://<address>:<etcd_port>`).
+fn etcd_endpoints(ctx: &Ctx<'_>) -> Vec<String> {
+    let Some(g) = ctx.inv.find_group("etcd") else {
+        return Vec::new();
+    };
+    ctx.inv
+        .group_hosts(g)
+        .into_iter()
+        .map(|h| {
+            let host = ctx.inv.host(h);
+            let port = host
+                .vars
+                .get("etcd_port")
+                .and_then(|v| {
+                    v.as_u64()
+                        .map(|n| n.to_string())
+                        .or_else(|| v.as_str().map(String::from))
+                })
+                .unwrap_or_else(|| "2379".into());
+            format!("https://{}:{port}", host.conn.address)
+        })
+        .collect()
+}
+
+/// `etcd` (delegated to the first etcd host): clear `<pg_namespace>/<pg_cluster>/` so that
+/// Patroni takes the restored data as the cluster's start (a clone has another system id; the
+/// old leader, members and history describe data that is gone). The cluster's Patroni
+/// configuration (`config`: archive_command and the rest of `patronictl edit-config`) is put
+/// back, without `pause` (a paused Patroni would not start PostgreSQL). Nothing outside the
+/// prefix is touched; a Patroni that leads the restored primary already means an earlier
+/// `up` got this far, and the keys are left as they are.
+pub async fn etcd(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
+    if let Some(o) = not_patroni(job) {
+        return Ok(o);
+    }
+    let endpoints = etcd_endpoints(ctx);
+    if endpoints.is_empty() {
+        return Ok(skip(format!(
+            "no etcd group in the inventory: the DCS keys of {} are not cleared (Patroni's DCS is not etcd, or is managed elsewhere)",
+            job.member.cluster
+        )));
+    }
+    let prefix = job.member.dcs_prefix().map_err(Failure::Args)?;
+    let password = ctx
+        .vars
+        .get("etcd_root_password")
+        .and_then(Value::as_str)
+        .unwrap_or("Etcd.Root")
+        .to_string();
+    let primary_api = api_url(job, "patroni");
+    // Every member's REST API: a Patroni still running elsewhere would take the cleared
+    // cluster for itself.
+    let members: Vec<String> = ctx
+        .inv
+        .hosts
+        .iter()
+        .filter(|h| {
+            h.domain
+                .pg
+                .as_ref()
+                .is_some_and(|p| p.cluster == job.member.cluster)
+                && h.conn.address != job.member.address
+        })
+        .map(|h| {
+            format!(
+                "http://{}:{}/patroni",
+                h.conn.address, job.member.patroni_port
+            )
+        })
+        .collect();
+    let state_here = format!(
+        "the restored primary {} is as 'pitr' left it (PostgreSQL at the target, not under Patroni); the DCS was not changed",
+        job.member.host
+    );
+    // Read: the keys, the config, and whether the restored primary's Patroni leads already.
+    let read = format!(
+        r#"{api}cd /
+IFS= read -r pw
+export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={endpoints} ETCDCTL_USER="root:$pw" ETCDCTL_DIAL_TIMEOUT=5s ETCDCTL_COMMAND_TIMEOUT=15s
+for f in ca.crt; do [ -r /etc/etcd/$f ] && export ETCDCTL_CACERT=/etc/etcd/$f; done
+[ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
+command -v etcdctl > /dev/null || {{ echo "etcdctl is not installed on this etcd host" >&2; exit 10; }}
+keys=$(etcdctl get {prefix} --prefix --keys-only 2>&1) || {{ printf 'etcd at %s does not answer: %s\n' "$ETCDCTL_ENDPOINTS" "$keys" >&2; exit 11; }}
+printf '%s\n' "$keys" | grep -v '^$' | sed 's/^/key=/'
+for u in {members}; do api "$u" > /dev/null 2>&1 && echo "alive=$u"; done
+echo "==patroni"; api {primary_api}; echo
+echo "==config"; etcdctl get {config} --print-value-only
+"#,
+        api = API,
+        endpoints = quote(&endpoints.join(",")),
+        prefix = quote(&prefix),
+        config = quote(&format!("{prefix}config")),
+        primary_api = quote(&primary_api),
+        members = members
+            .iter()
+            .map(|m| quote(m))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let out = sh(ctx, &read, Some(format!("{password}\n").as_bytes())).await?;
+    if out.status != 0 {
+        return Ok(stuck(
+            format!(
+                "cannot clear {}'s keys in etcd ({}): {}",
+                job.member.cluster,
+                endpoints.join(","),
+                stderr(&out)
+            ),
+            &state_here,
+            &format!(
+                "bring etcd back (systemctl status etcd on the etcd hosts), then {}",
+                rerun(ctx, "up")
+            ),
+        ));
+    }
+    let text = stdout(&out);
+    let (head, rest) = text.split_once("==patroni\n").unwrap_or((&text, ""));
+    let (patroni, config) = rest.split_once("==config\n").unwrap_or((rest, ""));
+    let keys: Vec<&str> = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("key="))
+        .collect();
+    let leads = serde_json::from_str::<Value>(patroni.trim())
+        .ok()
+        .is_some_and(|v| {
+            v["state"] == "running" && matches!(v["role"].as_str(), Some("master" | "primary"))
+        });
+    if leads {
+        let mut o = Outcome::ok(false);
+        o.msg = Some(format!(
+            "Patroni already leads {} on {}: its keys in etcd are current and stay",
+            job.member.cluster, job.member.host
+        ));
+        return Ok(o);
+    }
+    let alive: Vec<&str> = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("alive="))
+        .collect();
+    if !alive.is_empty() {
+        return Ok(stuck(
+            format!(
+                "Patroni still runs on another member of {} ({}): with the cluster's keys cleared it would take the cluster for itself, so nothing was cleared",
+                job.member.cluster,
+                alive.join(", ")
+            ),
+            &state_here,
+            &format!(
+                "stop it (systemctl stop patroni there, or {}), then {}",
+                rerun(ctx, "stop_patroni"),
+                rerun(ctx, "up")
+            ),
+        ));
+    }
+    // The configuration put back: Patroni's settings for the cluster, minus the pause.
+    let config = config.trim();
+    let kept = if config.is_empty() {
+        None
+    } else {
+        match serde_json::from_str::<Value>(config) {
+            Ok(Value::Object(mut m)) => {
+                m.remove("pause");
+                Some(Value::Object(m).to_string())
+            }
+            _ => {
+                return Ok(stuck(
+                    format!(
+                        "{prefix}config in etcd is not Patroni's JSON configuration: nothing was cleared"
+                    ),
+                    &state_here,
+                    &format!(
+                        "look at it (etcdctl get {prefix}config), then {}",
+                        rerun(ctx, "up")
+                    ),
+                ))
+            }
+        }
+    };
+    if ctx.check || keys.is_empty() {
+        let mut o = Outcome::ok(!keys.is_empty());
+        o.msg = Some(if keys.is_empty() {
+            format!("no keys under {prefix} in etcd: nothing to clear")
+        } else {
+            format!(
+                "would delete {} key(s) under {prefix} in etcd{}",
+                keys.len(),
+                if kept.is_some() {
+                    " and put Patroni's configuration back (without pause)"
+                } else {
+                    ""
+                }
+            )
+        });
+        return Ok(o);
+    }
+    let write = format!(
+        r#"cd /
+IFS= read -r pw; IFS= read -r config
+export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={endpoints} ETCDCTL_USER="root:$pw" ETCDCTL_DIAL_TIMEOUT=5s ETCDCTL_COMMAND_TIMEOUT=15s
+[ -r /etc/etcd/ca.crt ] && export ETCDCTL_CACERT=/etc/etcd/ca.crt
+[ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
+n=$(etcdctl del {prefix} --prefix) || exit 12
+echo "deleted=$n"
+if [ -n "$config" ]; then printf '%s' "$config" | etcdctl put {config} > /dev/null || exit 13; echo "config=1"; fi
+"#,
+        endpoints = quote(&endpoints.join(",")),
+        prefix = quote(&prefix),
+        config = quote(&format!("{prefix}config")),
+    );
+    let stdin = format!("{password}\n{}\n", kept.clone().unwrap_or_default());
+    let out = sh(ctx, &write, Some(stdin.as_bytes())).await?;
+    let m = kv(&stdout(&out));
+    if out.status != 0 {
+        let state = if out.status == 13 {
+            format!(
+                "the keys under {prefix} were deleted; Patroni's configuration could not be put back (it was: {})",
+                kept.unwrap_or_default()
+            )
+        } else {
+            state_here
+        };
+        return Ok(stuck(
+            format!(
+                "clearing {prefix} in etcd failed: {}",
+                stderr(&out)
+            ),
+            &state,
+            &rerun(ctx, "up"),
+        ));
+    }
+    let mut o = Outcome::ok(true);
+    o.msg = Some(format!(
+        "deleted {} key(s) under {prefix} in etcd{}",
+        m.get("deleted").map(String::as_str).unwrap_or("0"),
+        if m.contains_key("config") {
+            "; Patroni's configuration put back without pause"
+        } else {
+            ""
+        }
+    ));
+    Ok(o)
+}
+
+/// The primary, promoted and out of recovery, handed to Patroni: stopped cleanly, its cached
+/// configuration (`patroni.dynamic.json`, which would keep it paused) removed, Patroni started;
+/// done when Patroni leads and PostgreSQL accepts writes.
+pub async fn lead(ctx: &Ctx<'_>, job: &Job, mut did: Vec<String>) -> Result<Outcome, Failure> {
+    let script = format!(
+        r#"{env}{api}cd /
+if ! systemctl is-active --quiet patroni; then
+  if [ -n "$(pg_pid "$DATA")" ]; then dbsu "$BIN/pg_ctl" -D "$DATA" stop -m fast -w -t 300 > /dev/null || {{ echo "pg_ctl stop failed" >&2; exit 3; }}; fi
+  [ -f "$DATA/patroni.dynamic.json" ] && rm -f "$DATA/patroni.dynamic.json" && echo "dynamic=1"
+  systemctl start patroni || {{ echo "systemctl start patroni failed" >&2; exit 4; }}
+  echo "started=1"
+fi
+i=0; while [ $i -lt 1800 ]; do
+  systemctl is-active --quiet patroni || {{ echo "Patroni exited: $(journalctl -u patroni -n 5 --no-pager 2>/dev/null | tail -5)" >&2; exit 5; }}
+  r=$(api {me}) || r=
+  case "$r" in *'"role": "master"'*|*'"role": "primary"'*|*'"role":"master"'*|*'"role":"primary"'*)
+    if [ "$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then
+      echo "tl=$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select timeline_id from pg_control_checkpoint()' 2>/dev/null)"
+      exit 0
+    fi ;;
+  esac
+  sleep 0.2; i=$((i+1))
+done
+echo "Patroni does not lead after 360 s: $(api {me})" >&2; exit 6
+"#,
+        env = env(job),
+        api = API,
+        me = quote(&api_url(job, "patroni")),
+    );
+    let out = sh(ctx, &script, None).await?;
+    let m = kv(&stdout(&out));
+    if out.status != 0 {
+        return Ok(stuck(
+            format!(
+                "Patroni does not take the restored primary {} into service: {}",
+                job.member.host,
+                stderr(&out)
+            ),
+            &format!(
+                "{} is restored and promoted; Patroni {}",
+                job.data,
+                if out.status == 3 {
+                    "was not started (PostgreSQL would not stop)"
+                } else {
+                    "was started but does not lead (journalctl -u patroni)"
+                }
+            ),
+            &rerun(ctx, "up"),
+        ));
+    }
+    if m.contains_key("dynamic") {
+        did.push("patroni.dynamic.json removed".into());
+    }
+    if m.contains_key("started") {
+        did.push("Patroni started".into());
+    }
+    let mut o = Outcome::ok(!did.is_empty());
+    o.msg = Some(format!(
+        "in service under Patroni: the leader of {}, writable on timeline {}{}{}",
+        job.member.cluster,
+        m.get("tl").map(String::as_str).unwrap_or("-"),
+        if did.is_empty() { "" } else { "; " },
+        did.join(", ")
+    ));
+    Ok(o)
+}
+
+/// A replica: its data is the old history, so Patroni re-initialises it from the new leader
+/// (basebackup): the data directory is emptied (or moved aside with pg_pitr.backup),
+/// `clonefrom` is turned off (so it copies the leader, not another old replica), Patroni
+/// starts, and the step waits until the replica streams from the new primary.
+pub async fn join(
+    ctx: &Ctx<'_>,
+    job: &Job,
+    primary: &str,
+    clear: &str,
+) -> Result<Outcome, Failure> {
+    if ctx.check {
+        let mut o = Outcome::ok(true);
+        o.msg = Some(format!(
+            "would {} {} and start Patroni, which copies the new leader {primary} (basebackup); then wait until it streams",
+            if job.pitr.backup { "move aside" } else { "empty" },
+            job.data
+        ));
+        return Ok(o);
+    }
+    let script = format!(
+        r#"{env}{api}cd /
+me={me}
+if systemctl is-active --quiet patroni; then
+  s=$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwq -F '|' -c "select status, sender_host, received_tli from pg_stat_wal_receiver" 2>/dev/null)
+  case "$s" in "streaming|"{primary}"|"*) echo "stream=$s"; echo "already=1"; exit 0 ;; esac
+  systemctl stop patroni || {{ echo "systemctl stop patroni failed" >&2; exit 3; }}
+fi
+if [ -n "$(pg_pid "$DATA")" ]; then dbsu "$BIN/pg_ctl" -D "$DATA" stop -m fast -w -t 120 > /dev/null 2>&1 || dbsu "$BIN/pg_ctl" -D "$DATA" stop -m immediate -w > /dev/null 2>&1; fi
+if [ -n "$(pg_pid "$DATA")" ]; then echo "PostgreSQL still runs in $DATA" >&2; exit 3; fi
+clear_out=$( {clear} ) || {{ echo "cannot clear $DATA: $clear_out" >&2; exit 3; }}
+printf '%s\n' "$clear_out" | sed 's/^/clear_/'
+if grep -qE '^[[:space:]]*clonefrom:[[:space:]]*true' {conf} 2>/dev/null; then
+  sed -i -E 's/^([[:space:]]*clonefrom:)[[:space:]]*true/\1 false/' {conf} && echo "clonefrom=1"
+fi
+systemctl start patroni || {{ echo "systemctl start patroni failed" >&2; exit 7; }}
+i=0; while [ $i -lt 18000 ]; do
+  systemctl is-active --quiet patroni || {{ echo "Patroni exited: $(journalctl -u patroni -n 5 --no-pager 2>/dev/null | tail -5)" >&2; exit 7; }}
+  s=$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwq -F '|' -c "select status, sender_host, received_tli from pg_stat_wal_receiver" 2>/dev/null)
+  case "$s" in "streaming|"{primary}"|"*) echo "stream=$s"; exit 0 ;; esac
+  sleep 0.2; i=$((i+1))
+done
+echo "the replica does not stream from {primary} after an hour: Patroni says $(api "$me")" >&2; exit 8
+"#,
+        env = env(job),
+        api = API,
+        me = quote(&api_url(job, "patroni")),
+        primary = quote(primary),
+        conf = quote(CONF),
+        clear = clear,
+    );
+    let out = sh(ctx, &script, None).await?;
+    let m = kv(&stdout(&out));
+    if out.status != 0 {
+        let state = match out.status {
+            3 => "the data directory was not changed; Patroni is stopped on this replica",
+            _ => "the data directory was emptied for Patroni to copy the leader; Patroni does not bring this replica up",
+        };
+        return Ok(stuck(
+            format!(
+                "replica {} did not come back: {}. The primary {primary} keeps serving",
+                job.member.host,
+                stderr(&out)
+            ),
+            state,
+            &format!(
+                "fix Patroni on {} (journalctl -u patroni), then rebuild it: patronictl -c {CONF} reinit {} <member name> --force, or {}",
+                job.member.host,
+                job.member.cluster,
+                rerun(ctx, "up")
+            ),
+        ));
+    }
+    let stream: Vec<&str> = m
+        .get("stream")
+        .map(|s| s.split('|').collect())
+        .unwrap_or_default();
+    let mut o = Outcome::ok(!m.contains_key("already"));
+    o.msg = Some(if m.contains_key("already") {
+        format!(
+            "already streams from the primary {primary} on timeline {}",
+            stream.get(2).copied().unwrap_or("-")
+        )
+    } else {
+        format!(
+            "re-initialised by Patroni from the leader {primary}{}{}; streaming on timeline {}",
+            m.get("clear_to")
+                .map(|t| format!(" (old data kept in {t})"))
+                .unwrap_or_default(),
+            if m.contains_key("clonefrom") {
+                " (clonefrom turned off in patroni.yml)"
+            } else {
+                ""
+            },
+            stream.get(2).copied().unwrap_or("-")
+        )
+    });
+    Ok(o)
+}
+
+/// Who leads the member's cluster according to Patroni (asked on the member's own REST
+/// API): `Ok(Some((name, host)))`, `Ok(None)` when Patroni does not answer or names no
+/// running leader (after `down`, for instance); the text says which.
+pub async fn leader(
+    ctx: &Ctx<'_>,
+    job: &Job,
+) -> Result<(Option<(String, String)>, String), Failure> {
+    let script = format!(
+        "{API}api {} ; echo \"\nrc=$?\"",
+        quote(&api_url(job, "cluster"))
+    );
+    let out = sh(ctx, &script, None).await?;
+    let text = stdout(&out);
+    let (body, _) = text.rsplit_once("\nrc=").unwrap_or((&text, ""));
+    let Ok(v) = serde_json::from_str::<Value>(body.trim()) else {
+        return Ok((
+            None,
+            format!(
+                "Patroni does not answer on {}:{} (stopped?)",
+                job.member.address, job.member.patroni_port
+            ),
+        ));
+    };
+    let found = v["members"].as_array().and_then(|ms| {
+        ms.iter().find(|m| {
+            m["role"] == "leader" && m["state"] == "running"
+        })
+    });
+    Ok(match found {
+        Some(m) => (
+            Some((
+                m["name"].as_str().unwrap_or("").to_string(),
+                m["host"].as_str().unwrap_or("").to_string(),
+            )),
+            String::new(),
+        ),
+        None => (None, "Patroni names no running leader".into()),
+    })
+}
