@@ -8,6 +8,7 @@
 
 mod assert;
 mod backup_info;
+mod pg_leader;
 mod command;
 mod copy;
 mod debug;
@@ -45,6 +46,7 @@ pub const NAMES: &[&str] = &[
     "assert",
     "fail",
     "backup_info",
+    "pg_leader",
     "pitr",
 ];
 
@@ -112,6 +114,7 @@ fn spec(module: &str) -> &'static [&'static str] {
         "fail" => &["msg"],
         "backup_info" => &["stanza", "missing_ok", "io_timeout"],
         "pitr" => &["step"],
+        "pg_leader" => &[],
         _ => &[],
     }
 }
@@ -121,6 +124,13 @@ fn spec(module: &str) -> &'static [&'static str] {
 pub fn implicit_reads(module: &str) -> &'static [&'static str] {
     match module {
         "pitr" => crate::pitr::READS,
+        "pg_leader" => &[
+            "pg_cluster",
+            "pg_port",
+            "pg_dbsu",
+            "patroni_enabled",
+            "patroni_port",
+        ],
         _ => &[],
     }
 }
@@ -310,6 +320,7 @@ pub async fn run(
         "fail" => fail::run(args),
         "backup_info" => backup_info::run(ctx, args).await,
         "pitr" => pitr::run(ctx, args).await,
+        "pg_leader" => pg_leader::run(ctx, args).await,
         other => Err(Failure::Args(format!("unknown module '{other}'"))),
     }
 }

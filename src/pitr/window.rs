@@ -114,6 +114,46 @@ pub fn segments_for(a: &Archive, backup: &Backup, cap: usize) -> Vec<Segment> {
     want
 }
 
+/// The next segments to read where a history after the backup begins quietly: for every
+/// timeline branching off after the backup, its segments from the branch point on, in order,
+/// while the ones read hold no transaction — up to `per_timeline` not read yet. Empty when
+/// every such history has shown a transaction (or has no segment left to read).
+pub fn segments_after_quiet_starts(
+    a: &Archive,
+    backup: &Backup,
+    dumps: &Dumps,
+    per_timeline: usize,
+) -> Vec<Segment> {
+    let b = backup.timeline().unwrap_or(1);
+    let stop = backup.stop_lsn().unwrap_or(Lsn(0));
+    let mut want = Vec::new();
+    for tli in family_after(a, b, stop) {
+        if tli == b {
+            continue;
+        }
+        let Some((_, switch)) = a.branch_point(tli) else {
+            continue;
+        };
+        let first = switch.segno(a.seg_size);
+        let mut unread = 0;
+        for seg in a.segments(tli).into_iter().filter(|s| s.segno >= first) {
+            match dumps.get(&(a.id.clone(), seg)) {
+                // the branch's first segment also holds the parent's WAL before the branch
+                Some(d) if d.xacts.iter().any(|x| x.lsn >= switch) => break,
+                Some(_) => continue,
+                None => {
+                    want.push(seg);
+                    unread += 1;
+                    if unread >= per_timeline {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    want
+}
+
 /// Timelines a backup on `b` that ended at `stop` can lead to: `b` and every descendant whose
 /// history leaves `b` after `stop`.
 fn family_after(a: &Archive, b: u32, stop: Lsn) -> Vec<u32> {
@@ -889,6 +929,37 @@ mod tests {
             &c
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_quiet_start_of_a_history_is_read_on() {
+        // Timeline 2 begins with segments of WAL switches only (a promotion, checks, a
+        // backup): its start is read on, a few segments at a time, until a transaction shows.
+        let (info, mut archives, mut d) = branched();
+        let mut listing = String::from("0000000100000000/000000010000000000000003-c.gz\n");
+        for n in 3..=9 {
+            listing.push_str(&format!("0000000100000000/0000000200000000000000{n:02X}-x.gz\n"));
+        }
+        let histories = archives[0].histories.clone();
+        archives[0] = Archive::from_listing("15-1", &listing, DEFAULT_SEG_SIZE);
+        archives[0].histories = histories;
+        let backup = info.usable()[0].clone();
+        let key = |n| ("15-1".to_string(), Segment { tli: 2, segno: n });
+        d.insert(key(3), dump(0x3000028, 0x3001200, vec![x(0x3001000, 740, T0 + 10)]));
+        d.remove(&key(4));
+        assert_eq!(
+            segments_after_quiet_starts(&archives[0], &backup, &d, 2),
+            vec![Segment { tli: 2, segno: 4 }, Segment { tli: 2, segno: 5 }]
+        );
+        d.insert(key(4), dump(0x4000028, 0x4000100, vec![]));
+        d.insert(key(5), dump(0x5000028, 0x5000100, vec![]));
+        assert_eq!(
+            segments_after_quiet_starts(&archives[0], &backup, &d, 2),
+            vec![Segment { tli: 2, segno: 6 }, Segment { tli: 2, segno: 7 }]
+        );
+        d.insert(key(6), dump(0x6000028, 0x6000200, vec![x(0x6000100, 746, T0 + 300)]));
+        d.insert(key(7), dump(0x7000028, 0x7000100, vec![]));
+        assert!(segments_after_quiet_starts(&archives[0], &backup, &d, 2).is_empty());
     }
 
     #[test]

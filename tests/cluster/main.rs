@@ -7,6 +7,7 @@
 //! the sandbox cannot start, every test fails: nothing is skipped.
 
 mod backup;
+mod ha;
 mod node_scripts;
 mod pitr;
 #[path = "../common/run.rs"]
@@ -143,12 +144,33 @@ fn main() {
             pitr::clone_from_another_cluster_and_cleanup,
         ),
         ("pitr_stop_heartbeat", pitr::stop_heartbeat),
+        // Last: the Patroni sandbox replaces the plain one (issue 10).
+        ("ha_patroni_sandbox_comes_up", ha::patroni_sandbox_comes_up),
+        ("ha_pg_backup_under_patroni", ha::pg_backup_under_patroni),
+        ("ha_pitr_of_pg_test_full_run", ha::pitr_of_pg_test_full_run),
+        ("ha_pitr_stepwise_with_pause", ha::pitr_stepwise_with_pause),
+        (
+            "ha_pitr_with_patroni_already_stopped_on_a_replica",
+            ha::pitr_with_patroni_already_stopped_on_a_replica,
+        ),
+        ("ha_pitr_up_with_etcd_down", ha::pitr_up_with_etcd_down),
+        (
+            "ha_pitr_with_a_replica_that_fails_to_start",
+            ha::pitr_with_a_replica_that_fails_to_start,
+        ),
+        (
+            "ha_pitr_refuses_when_the_leader_moved",
+            ha::pitr_refuses_when_the_leader_moved,
+        ),
     ];
-    let wanted = tests
+    let wanted: Vec<&str> = tests
         .iter()
-        .any(|(name, _)| !args.is_filtered_out(&Trial::test(*name, || Ok(()))));
-    let up = if wanted && !args.list {
-        support::up()
+        .map(|(name, _)| *name)
+        .filter(|name| !args.is_filtered_out(&Trial::test(*name, || Ok(()))))
+        .collect();
+    // The plain sandbox first when a test of it is wanted; the ha_ tests switch to Patroni.
+    let up = if !wanted.is_empty() && !args.list {
+        support::up_mode(wanted.iter().all(|n| n.starts_with("ha_")))
     } else {
         Err("sandbox not started".into())
     };

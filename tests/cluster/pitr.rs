@@ -446,7 +446,7 @@ pub fn preflight_refusals_leave_the_primary_untouched() {
         );
         assert!(run.stdout.contains("nothing was changed"), "{}", run.all());
         assert!(
-            !run.stdout.contains("TASK [stop_patroni]"),
+            !run.stdout.contains("TASK [pause]"),
             "went past preflight: {}",
             run.all()
         );

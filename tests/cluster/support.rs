@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -21,13 +22,29 @@ fn cluster(args: &[&str]) -> Result<String, String> {
     crate::run::sandbox("sandbox/cluster", args, &[])
 }
 
-/// The suite runs on the plain sandbox (PostgreSQL under `postgres.service`); `up` refuses
-/// while the Patroni mode runs.
-pub fn up() -> Result<(), String> {
+/// The inventory of the plain mode, written by `sandbox/cluster up` (inventory/sandbox.yml
+/// with patroni_enabled: false).
+pub const PLAIN_INVENTORY: &str = "/var/lib/pgplay-cluster/sandbox-plain.yml";
+
+/// Which sandbox runs: the suite starts on the plain one (PostgreSQL under
+/// `postgres.service`) and ends on the Patroni one (`ha.rs`).
+static PATRONI: AtomicBool = AtomicBool::new(false);
+
+/// Start the sandbox in one mode (`down` first when the other one runs).
+pub fn up_mode(patroni: bool) -> Result<(), String> {
+    let want = if patroni { "patroni" } else { "plain" };
+    let running = std::fs::read_to_string(format!("{STATE}/running-mode")).unwrap_or_default();
+    if !running.trim().is_empty() && running.trim() != want {
+        down();
+    }
+    PATRONI.store(patroni, Ordering::SeqCst);
     crate::run::sandbox(
         "sandbox/cluster",
         &["up"],
-        &[("PGPLAY_CLUSTER_PATRONI", "0".to_string())],
+        &[(
+            "PGPLAY_CLUSTER_PATRONI",
+            if patroni { "1" } else { "0" }.to_string(),
+        )],
     )
     .map(|_| ())
 }
@@ -115,7 +132,12 @@ pub fn pgplay(args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgplay"));
     cmd.args(args).current_dir(repo());
     if !args.contains(&"-i") {
-        cmd.args(["-i", "inventory/sandbox.yml"]);
+        let inventory = if PATRONI.load(Ordering::SeqCst) {
+            "inventory/sandbox.yml"
+        } else {
+            PLAIN_INVENTORY
+        };
+        cmd.args(["-i", inventory]);
     }
     crate::run::run(cmd)
 }

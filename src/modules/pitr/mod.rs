@@ -15,6 +15,7 @@ mod cleanup;
 mod config;
 mod discard;
 mod patroni;
+pub use patroni::API;
 mod preflight;
 mod recovery;
 mod restore;

@@ -457,34 +457,47 @@ exit 0
         n(&a.id).cmp(&n(&b.id))
     });
     // The segments that tell where each history the chosen backup leads to begins and ends.
-    let want: Vec<(String, Segment)> = match info
+    let chosen = info
         .as_ref()
         .ok()
         .and_then(|i| Some((i, window::choose_backup(&job.pitr, i).ok()?)))
-    {
-        Some((i, backup)) => {
-            let id = i
-                .archive_id(backup.database.id)
-                .unwrap_or_default()
-                .to_string();
-            archives
-                .iter()
-                .find(|a| a.id == id)
-                .map(|a| {
-                    window::segments_for(a, &backup, 64)
-                        .into_iter()
-                        .map(|s| (id.clone(), s))
-                        .collect()
-                })
-                .unwrap_or_default()
-        }
-        None => Vec::new(),
-    };
+        .and_then(|(i, backup)| {
+            let id = i.archive_id(backup.database.id)?.to_string();
+            archives.iter().position(|a| a.id == id).map(|at| (at, backup))
+        });
     let mut dumps = Dumps::new();
-    if !want.is_empty() {
-        // One fetch + pg_waldump per segment, as many at once as the host has CPUs.
-        let mut script = format!(
-            r#"{head}
+    if let Some((at, backup)) = chosen {
+        let a = &archives[at];
+        let mut want = window::segments_for(a, &backup, 64);
+        // A history that begins with segments holding no transaction (WAL switches of
+        // checks and backups, a promotion's own records): read on from where it begins until
+        // a transaction shows, a few segments a round, so that its start is known.
+        for _ in 0..8 {
+            if want.is_empty() {
+                break;
+            }
+            dump_segments(ctx, job, probe, &head, &conf, a, &want, &mut dumps).await?;
+            want = window::segments_after_quiet_starts(a, &backup, &dumps, 4);
+        }
+    }
+        Ok((info, archives, dumps))
+}
+
+/// `pg_waldump` summaries of archive segments, one fetch + dump per segment, as many at once
+/// as the host has CPUs.
+#[allow(clippy::too_many_arguments)]
+async fn dump_segments(
+    ctx: &Ctx<'_>,
+    job: &Job,
+    probe: &Probe,
+    head: &str,
+    conf: &str,
+    a: &Archive,
+    want: &[Segment],
+    dumps: &mut Dumps,
+) -> Result<(), Failure> {
+    let mut script = format!(
+        r#"{head}
 F={filter}
 one() {{
   {{ echo "==dump $1 $2"
@@ -497,41 +510,37 @@ one() {{
 }}
 P=$(nproc); n=0
 "#,
-            filter = quote(DUMP_FILTER)
-        );
-        let mut names = Vec::new();
-        for (id, seg) in &want {
-            let Some(path) = archives
-                .iter()
-                .find(|a| a.id == *id)
-                .and_then(|a| a.files.get(seg))
-            else {
-                continue;
-            };
-            let name = seg.name(probe.seg_size);
-            script.push_str(&format!(
-                "one {} {name} {} &\nn=$((n+1)); if [ $n -ge $P ]; then wait; n=0; fi\n",
-                quote(id),
-                quote(&format!("archive/{}/{id}/{path}", job.source)),
-            ));
-            names.push(name);
-        }
-        script.push_str("wait\n");
-        for name in &names {
-            script.push_str(&format!("cat \"$D/{name}.out\" 2>/dev/null\n"));
-        }
-        let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
-        for (head, body) in sections(&stdout(&out)) {
-            let parts: Vec<&str> = head.split_whitespace().collect();
-            if let ["dump", id, name] = parts.as_slice() {
-                if let Some(seg) = Segment::parse(name, probe.seg_size) {
-                    dumps.insert((id.to_string(), seg), parse_dump(&body));
-                }
+        filter = quote(DUMP_FILTER)
+    );
+    let mut names = Vec::new();
+    for seg in want {
+        let Some(path) = a.files.get(seg) else {
+            continue;
+        };
+        let name = seg.name(probe.seg_size);
+        script.push_str(&format!(
+            "one {} {name} {} &\nn=$((n+1)); if [ $n -ge $P ]; then wait; n=0; fi\n",
+            quote(&a.id),
+            quote(&format!("archive/{}/{}/{path}", job.source, a.id)),
+        ));
+        names.push(name);
+    }
+    script.push_str("wait\n");
+    for name in &names {
+        script.push_str(&format!("cat \"$D/{name}.out\" 2>/dev/null\n"));
+    }
+    let out = sh(ctx, &script, Some(conf.as_bytes())).await?;
+    for (head, body) in sections(&stdout(&out)) {
+        let parts: Vec<&str> = head.split_whitespace().collect();
+        if let ["dump", id, name] = parts.as_slice() {
+            if let Some(seg) = Segment::parse(name, probe.seg_size) {
+                dumps.insert((id.to_string(), seg), parse_dump(&body));
             }
         }
     }
-    Ok((info, archives, dumps))
+    Ok(())
 }
+
 
 /// Make the newest WAL of the live primary reach the repository: an empty transaction (so
 /// there is a commit to stop at after the target), a WAL switch, and a wait for the archiver.
