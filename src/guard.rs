@@ -63,7 +63,7 @@ pub fn check(
             .with_hint(format!("e.g. pgplay {} -l pg-meta ...", pb.name)));
         }
         if play.needs_primary {
-            needs_primary(inv, pb, &hosts[i])?;
+            needs_primary(inv, pb, play, &hosts[i], extra, &renderer)?;
         }
         if let Some(var) = &play.safeguard {
             safeguard(inv, pb, play, &hosts[i], var, extra, &renderer, check_mode)?;
@@ -109,14 +109,27 @@ fn primary_of(inv: &Inventory, cluster: &str) -> Option<String> {
 }
 
 /// A play that works through primaries must have one selected for every cluster it touches.
-fn needs_primary(inv: &Inventory, pb: &Playbook, hosts: &[HostId]) -> Result<()> {
+/// Under Patroni any member may lead after a failover: the play finds the leader when it runs
+/// (`pg_leader`) and fails there when the limit leaves it out.
+fn needs_primary(
+    inv: &Inventory,
+    pb: &Playbook,
+    play: &Play,
+    hosts: &[HostId],
+    extra: &Map<String, Value>,
+    renderer: &Renderer,
+) -> Result<()> {
     // cluster -> (a primary selected, the selected members)
     let mut clusters: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
     for &h in hosts {
         let host = inv.host(h);
         if let Some(pg) = &host.domain.pg {
+            let patroni = static_vars(inv, h, play, extra, renderer)
+                .get("patroni_enabled")
+                .and_then(crate::inventory::domain_bool)
+                .unwrap_or(false);
             let e = clusters.entry(pg.cluster.clone()).or_default();
-            e.0 |= pg.role == crate::inventory::PgRole::Primary;
+            e.0 |= pg.role == crate::inventory::PgRole::Primary || patroni;
             e.1.push(format!("{} ({})", host.name, pg.role.as_str()));
         }
     }

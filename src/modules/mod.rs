@@ -8,13 +8,13 @@
 
 mod assert;
 mod backup_info;
-mod pg_leader;
 mod command;
 mod copy;
 mod debug;
 mod fail;
 mod file;
 mod lineinfile;
+mod pg_leader;
 pub mod pgbackrest_words;
 mod pitr;
 mod remote;

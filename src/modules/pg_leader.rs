@@ -94,7 +94,10 @@ pub async fn run(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Outcome, F
     let num = |key: &str, default: u64| {
         ctx.vars
             .get(key)
-            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .unwrap_or(default)
     };
     let port = num("pg_port", 5432);
@@ -124,11 +127,13 @@ if [ {patroni} = 1 ]; then echo "==patroni"; api {url}; fi
         .map(|l| l.split('|').map(str::to_string).collect::<Vec<_>>());
     let api: Option<Value> = serde_json::from_str(api.trim()).ok();
     let seen = Seen {
-        recovery: pg.as_ref().and_then(|p| match p.first().map(String::as_str) {
-            Some("t") => Some(true),
-            Some("f") => Some(false),
-            _ => None,
-        }),
+        recovery: pg
+            .as_ref()
+            .and_then(|p| match p.first().map(String::as_str) {
+                Some("t") => Some(true),
+                Some("f") => Some(false),
+                _ => None,
+            }),
         upstream: pg
             .as_ref()
             .and_then(|p| p.get(1).cloned())
@@ -157,7 +162,11 @@ if [ {patroni} = 1 ]; then echo "==patroni"; api {url}; fi
     let mut o = Outcome::ok(false);
     o.msg = Some(format!(
         "{}: {how}",
-        if leads { "the leader" } else { "not the leader" }
+        if leads {
+            "the leader"
+        } else {
+            "not the leader"
+        }
     ));
     let facts = [
         ("pg_leader", Value::Bool(leads)),
@@ -222,6 +231,9 @@ mod tests {
             patroni_answered: true,
         };
         let (leads, host, _) = decide(&s, "a", true);
-        assert!(!leads && host.is_none(), "no leader in Patroni: nobody is used");
+        assert!(
+            !leads && host.is_none(),
+            "no leader in Patroni: nobody is used"
+        );
     }
 }

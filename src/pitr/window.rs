@@ -938,14 +938,19 @@ mod tests {
         let (info, mut archives, mut d) = branched();
         let mut listing = String::from("0000000100000000/000000010000000000000003-c.gz\n");
         for n in 3..=9 {
-            listing.push_str(&format!("0000000100000000/0000000200000000000000{n:02X}-x.gz\n"));
+            listing.push_str(&format!(
+                "0000000100000000/0000000200000000000000{n:02X}-x.gz\n"
+            ));
         }
         let histories = archives[0].histories.clone();
         archives[0] = Archive::from_listing("15-1", &listing, DEFAULT_SEG_SIZE);
         archives[0].histories = histories;
         let backup = info.usable()[0].clone();
         let key = |n| ("15-1".to_string(), Segment { tli: 2, segno: n });
-        d.insert(key(3), dump(0x3000028, 0x3001200, vec![x(0x3001000, 740, T0 + 10)]));
+        d.insert(
+            key(3),
+            dump(0x3000028, 0x3001200, vec![x(0x3001000, 740, T0 + 10)]),
+        );
         d.remove(&key(4));
         assert_eq!(
             segments_after_quiet_starts(&archives[0], &backup, &d, 2),
@@ -957,7 +962,10 @@ mod tests {
             segments_after_quiet_starts(&archives[0], &backup, &d, 2),
             vec![Segment { tli: 2, segno: 6 }, Segment { tli: 2, segno: 7 }]
         );
-        d.insert(key(6), dump(0x6000028, 0x6000200, vec![x(0x6000100, 746, T0 + 300)]));
+        d.insert(
+            key(6),
+            dump(0x6000028, 0x6000200, vec![x(0x6000100, 746, T0 + 300)]),
+        );
         d.insert(key(7), dump(0x7000028, 0x7000100, vec![]));
         assert!(segments_after_quiet_starts(&archives[0], &backup, &d, 2).is_empty());
     }

@@ -58,7 +58,10 @@ fn healthy() -> u64 {
                     && m["TL"].as_u64() == Some(tl)
             })
             .count();
-        let streaming = sql(TEST1, "select count(*) from pg_stat_replication where state = 'streaming'");
+        let streaming = sql(
+            TEST1,
+            "select count(*) from pg_stat_replication where state = 'streaming'",
+        );
         if leader.is_some_and(|m| m["Host"] == TEST1) && replicas == 2 && streaming == "2" {
             return tl;
         }
@@ -104,7 +107,10 @@ fn target_between(n: i64, more: i64) -> String {
 
 /// (count, max) of ha_rows on a member, once it has caught up with the leader's count.
 fn rows(host: &str) -> String {
-    sql(host, "select count(*) || ' ' || coalesce(max(i), 0) from ha_rows")
+    sql(
+        host,
+        "select count(*) || ' ' || coalesce(max(i), 0) from ha_rows",
+    )
 }
 
 fn every_member_has(want: &str) {
@@ -146,7 +152,15 @@ fn archiving_and_backup_work() {
         "su - postgres -c 'pgbackrest --stanza=pg-test --archive-timeout=30 check' 2>&1",
     );
     assert!(check.contains("successfully archived"), "{check}");
-    let run = pgplay(&["pgsql-backup", "-l", "pg-test", "-e", "type=incr", "--output", "text"]);
+    let run = pgplay(&[
+        "pgsql-backup",
+        "-l",
+        "pg-test",
+        "-e",
+        "type=incr",
+        "--output",
+        "text",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -161,7 +175,10 @@ pub fn patroni_sandbox_comes_up() {
     assert!(ms.iter().all(|m| m["TL"] == ms[0]["TL"]), "{}", show(&ms));
     healthy();
     // The REST API answers on the host's own address.
-    let api = ok(TEST2, "curl -s --max-time 5 http://127.0.10.12:8008/patroni");
+    let api = ok(
+        TEST2,
+        "curl -s --max-time 5 http://127.0.10.12:8008/patroni",
+    );
     let api: Value = serde_json::from_str(&api).unwrap_or_default();
     assert_eq!(api["role"], "replica", "{api}");
     // etcd: TLS and RBAC — anonymous reads are refused, root sees the cluster's keys.
@@ -206,6 +223,8 @@ pub fn pg_backup_under_patroni() {
 /// Issue 10 items 3 and 4: a PITR of pg-test under Patroni, in one run.
 pub fn pitr_of_pg_test_full_run() {
     let before = healthy();
+    let list = format!("{PATRONICTL} list pg-test");
+    println!("patronictl list before:\n{}", ok(TEST1, &list));
     let target = target_between(100, 50);
     let run = pitr(&format!("{{\"time\": \"{target}\"}}"), &[]);
     assert_eq!(run.code, 0, "{}", run.all());
@@ -235,10 +254,20 @@ pub fn pitr_of_pg_test_full_run() {
         "TASK [resume]",
     ];
     for w in order.windows(2) {
-        assert!(at(w[0]) < at(w[1]), "{} before {}: {}", w[0], w[1], run.stdout);
+        assert!(
+            at(w[0]) < at(w[1]),
+            "{} before {}: {}",
+            w[0],
+            w[1],
+            run.stdout
+        );
     }
     let after = healthy();
-    assert!(after > before, "timeline {after} is not newer than {before}");
+    println!("patronictl list after:\n{}", ok(TEST1, &list));
+    assert!(
+        after > before,
+        "timeline {after} is not newer than {before}"
+    );
     every_member_has("100 100");
     // Patroni is not paused any more, and its configuration survived the cleared keys
     let config = ok(TEST1, &format!("{PATRONICTL} show-config pg-test"));
@@ -259,7 +288,10 @@ pub fn pitr_stepwise_with_pause() {
             h,
             "systemctl is-active patroni || true; [ -f /pg/data/postmaster.pid ] && echo pid || echo nopid",
         );
-        assert!(state.contains("inactive") && state.contains("nopid"), "{h}: {state}");
+        assert!(
+            state.contains("inactive") && state.contains("nopid"),
+            "{h}: {state}"
+        );
     }
     let restore = pitr(&spec, &["-t", "pitr"]);
     assert_eq!(restore.code, 0, "{}", restore.all());
@@ -281,7 +313,11 @@ pub fn pitr_with_patroni_already_stopped_on_a_replica() {
     let target = target_between(10, 10);
     let run = pitr(&format!("{{\"time\": \"{target}\"}}"), &[]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("Patroni was not running"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Patroni was not running"),
+        "{}",
+        run.stdout
+    );
     healthy();
     every_member_has("10 10");
 }
@@ -304,9 +340,17 @@ pub fn pitr_up_with_etcd_down() {
         "next:",
         "-t up",
     ] {
-        assert!(up.stdout.contains(needle), "wanted {needle:?}: {}", up.stdout);
+        assert!(
+            up.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            up.stdout
+        );
     }
-    assert!(!up.stdout.contains("TASK [start the primary]"), "{}", up.stdout);
+    assert!(
+        !up.stdout.contains("TASK [start the primary]"),
+        "{}",
+        up.stdout
+    );
     assert_eq!(sql(TEST1, "select pg_is_in_recovery()"), "t");
     assert!(ok(TEST1, "systemctl is-active patroni || true").contains("inactive"));
     let again = pitr(&spec, &["-t", "up"]);
@@ -337,11 +381,17 @@ pub fn pitr_with_a_replica_that_fails_to_start() {
         "The primary 127.0.10.11 keeps serving",
         "patronictl -c /etc/patroni/patroni.yml reinit pg-test",
     ] {
-        assert!(run.stdout.contains(needle), "wanted {needle:?}: {}", run.stdout);
+        assert!(
+            run.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            run.stdout
+        );
     }
     let recap = run.stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
     assert!(
-        recap.lines().any(|l| l.starts_with("127.0.10.13") && l.contains("failed=1")),
+        recap
+            .lines()
+            .any(|l| l.starts_with("127.0.10.13") && l.contains("failed=1")),
         "{recap}"
     );
     // the primary serves writes
@@ -350,7 +400,11 @@ pub fn pitr_with_a_replica_that_fails_to_start() {
     // the rebuild: `up` again
     let again = pitr(&spec, &["-t", "up"]);
     assert_eq!(again.code, 0, "{}", again.all());
-    assert!(again.stdout.contains("Patroni already leads pg-test"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("Patroni already leads pg-test"),
+        "{}",
+        again.stdout
+    );
     healthy();
     every_member_has("6 1000");
 }
@@ -361,7 +415,9 @@ pub fn pitr_refuses_when_the_leader_moved() {
     healthy();
     ok(
         TEST1,
-        &format!("{PATRONICTL} switchover --leader pg-test-1 --candidate pg-test-2 --force pg-test"),
+        &format!(
+            "{PATRONICTL} switchover --leader pg-test-1 --candidate pg-test-2 --force pg-test"
+        ),
     );
     let end = Instant::now() + Duration::from_secs(60);
     while !members()
@@ -374,13 +430,15 @@ pub fn pitr_refuses_when_the_leader_moved() {
     let run = pitr("{}", &[]);
     let back = ssh(
         TEST1,
-        &format!("{PATRONICTL} switchover --leader pg-test-2 --candidate pg-test-1 --force pg-test"),
+        &format!(
+            "{PATRONICTL} switchover --leader pg-test-2 --candidate pg-test-1 --force pg-test"
+        ),
     );
     assert_eq!(run.code, 2, "{}", run.all());
     for needle in [
         "Patroni's leader is pg-test-2 (127.0.10.12), but the inventory names 127.0.10.11 the primary",
         "nothing was changed",
-        "switchover --leader pg-test-2",
+        "switchover --leader pg-test-2 --candidate pg-test-1 --force pg-test",
     ] {
         assert!(run.stdout.contains(needle), "wanted {needle:?}: {}", run.stdout);
     }

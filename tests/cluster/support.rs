@@ -38,15 +38,16 @@ pub fn up_mode(patroni: bool) -> Result<(), String> {
         down();
     }
     PATRONI.store(patroni, Ordering::SeqCst);
-    crate::run::sandbox(
-        "sandbox/cluster",
-        &["up"],
-        &[(
-            "PGPLAY_CLUSTER_PATRONI",
-            if patroni { "1" } else { "0" }.to_string(),
-        )],
-    )
-    .map(|_| ())
+    let env = [(
+        "PGPLAY_CLUSTER_PATRONI",
+        if patroni { "1" } else { "0" }.to_string(),
+    )];
+    // The Patroni hosts start fresh: a run stopped in the middle of a PITR leaves a paused
+    // cluster behind, which no later test could start from.
+    if patroni && running.trim() != want {
+        crate::run::sandbox("sandbox/cluster", &["reset"], &env)?;
+    }
+    crate::run::sandbox("sandbox/cluster", &["up"], &env).map(|_| ())
 }
 
 pub fn down() {

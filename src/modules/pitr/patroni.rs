@@ -166,7 +166,9 @@ pub async fn stop(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     let mut o = Outcome::ok(was_running);
     o.msg = Some(match (was_running, ctx.check) {
         (false, _) => "Patroni was not running".into(),
-        (true, true) => "would stop Patroni (paused: PostgreSQL keeps running until stop_postgres)".into(),
+        (true, true) => {
+            "would stop Patroni (paused: PostgreSQL keeps running until stop_postgres)".into()
+        }
         (true, false) => "Patroni stopped (paused: PostgreSQL is stopped next)".into(),
     });
     Ok(o)
@@ -254,7 +256,7 @@ export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={endpoints} ETCDCTL_USER="root:$pw" ETCDC
 for f in ca.crt; do [ -r /etc/etcd/$f ] && export ETCDCTL_CACERT=/etc/etcd/$f; done
 [ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
 command -v etcdctl > /dev/null || {{ echo "etcdctl is not installed on this etcd host" >&2; exit 10; }}
-keys=$(etcdctl get {prefix} --prefix --keys-only 2>&1) || {{ printf 'etcd at %s does not answer: %s\n' "$ETCDCTL_ENDPOINTS" "$keys" >&2; exit 11; }}
+keys=$(etcdctl get {prefix} --prefix --keys-only 2>&1) || {{ printf 'etcd at %s does not answer (%s)\n' "$ETCDCTL_ENDPOINTS" "$(printf '%s\n' "$keys" | grep -v '^{{' | tail -1)" >&2; exit 11; }}
 printf '%s\n' "$keys" | grep -v '^$' | sed 's/^/key=/'
 for u in {members}; do api "$u" > /dev/null 2>&1 && echo "alive=$u"; done
 echo "==patroni"; api {primary_api}; echo
@@ -394,10 +396,7 @@ if [ -n "$config" ]; then printf '%s' "$config" | etcdctl put {config} > /dev/nu
             state_here
         };
         return Ok(stuck(
-            format!(
-                "clearing {prefix} in etcd failed: {}",
-                stderr(&out)
-            ),
+            format!("clearing {prefix} in etcd failed: {}", stderr(&out)),
             &state,
             &rerun(ctx, "up"),
         ));
@@ -583,7 +582,8 @@ echo "the replica does not stream from {primary} after an hour: Patroni says $(a
 
 /// Who leads the member's cluster according to Patroni (asked on the member's own REST
 /// API): `Ok(Some((name, host)))`, `Ok(None)` when Patroni does not answer or names no
-/// running leader (after `down`, for instance); the text says which.
+/// running leader (after `down`, for instance); the text says which, or (with a leader)
+/// is this member's own name in Patroni.
 pub async fn leader(
     ctx: &Ctx<'_>,
     job: &Job,
@@ -605,17 +605,22 @@ pub async fn leader(
         ));
     };
     let found = v["members"].as_array().and_then(|ms| {
-        ms.iter().find(|m| {
-            m["role"] == "leader" && m["state"] == "running"
-        })
+        ms.iter()
+            .find(|m| m["role"] == "leader" && m["state"] == "running")
     });
+    let me = v["members"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["host"] == job.member.address.as_str()))
+        .and_then(|m| m["name"].as_str())
+        .unwrap_or("")
+        .to_string();
     Ok(match found {
         Some(m) => (
             Some((
                 m["name"].as_str().unwrap_or("").to_string(),
                 m["host"].as_str().unwrap_or("").to_string(),
             )),
-            String::new(),
+            me,
         ),
         None => (None, "Patroni names no running leader".into()),
     })

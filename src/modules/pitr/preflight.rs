@@ -38,6 +38,11 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     // playbook treats as a replica. Refused, before anything is stopped, with the way out.
     let ha = if job.member.patroni && !job.rehearsal {
         let (lead, why) = super::patroni::leader(ctx, job).await?;
+        let me = if lead.is_some() && !why.is_empty() {
+            why.clone()
+        } else {
+            format!("<{}'s member name>", job.member.host)
+        };
         match lead {
             Some((name, host)) if host != job.member.address => {
                 return Ok(stuck(
@@ -48,10 +53,9 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
                     ),
                     "nothing was changed: Patroni and PostgreSQL run as they were",
                     &format!(
-                        "switch the leader back: patronictl -c {conf} switchover --leader {name} --candidate <{me}'s member name> --force {cluster} (or make pg_role match the leader in the inventory), then run again",
+                        "switch the leader back: patronictl -c {conf} switchover --leader {name} --candidate {me} --force {cluster} (or make pg_role match the leader in the inventory), then run again",
                         conf = super::patroni::CONF,
                         cluster = job.member.cluster,
-                        me = job.member.host,
                     ),
                 ));
             }
@@ -463,7 +467,10 @@ exit 0
         .and_then(|i| Some((i, window::choose_backup(&job.pitr, i).ok()?)))
         .and_then(|(i, backup)| {
             let id = i.archive_id(backup.database.id)?.to_string();
-            archives.iter().position(|a| a.id == id).map(|at| (at, backup))
+            archives
+                .iter()
+                .position(|a| a.id == id)
+                .map(|at| (at, backup))
         });
     let mut dumps = Dumps::new();
     if let Some((at, backup)) = chosen {
@@ -480,7 +487,7 @@ exit 0
             want = window::segments_after_quiet_starts(a, &backup, &dumps, 4);
         }
     }
-        Ok((info, archives, dumps))
+    Ok((info, archives, dumps))
 }
 
 /// `pg_waldump` summaries of archive segments, one fetch + dump per segment, as many at once
@@ -540,7 +547,6 @@ P=$(nproc); n=0
     }
     Ok(())
 }
-
 
 /// Make the newest WAL of the live primary reach the repository: an empty transaction (so
 /// there is a commit to stop at after the target), a WAL switch, and a wait for the archiver.

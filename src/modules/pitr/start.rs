@@ -76,8 +76,12 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
             "run it under systemd"
         };
         o.msg = Some(match (running, in_recovery, m.contains_key("signal")) {
-            (true, true, _) => format!("would promote the paused server, remove its recovery settings and {under}"),
-            (false, _, true) => format!("would replay to the target again with action promote, then {under}"),
+            (true, true, _) => {
+                format!("would promote the paused server, remove its recovery settings and {under}")
+            }
+            (false, _, true) => {
+                format!("would replay to the target again with action promote, then {under}")
+            }
             _ => format!("would {under}"),
         });
         return Ok(o);
