@@ -160,14 +160,18 @@ if [ {patroni} = 1 ]; then echo "==patroni"; api {url}; fi
         })
     });
     let mut o = Outcome::ok(false);
-    o.msg = Some(format!(
+    let say = format!(
         "{}: {how}",
         if leads {
             "the leader"
         } else {
             "not the leader"
         }
-    ));
+    );
+    // shown on the result line: which member backs up, and why, is the point of the step
+    o.data
+        .insert("pgplay_show".into(), Value::String(format!("  {say}")));
+    o.msg = Some(say);
     let facts = [
         ("pg_leader", Value::Bool(leads)),
         (

@@ -568,6 +568,29 @@ mod tests {
     }
 
     #[test]
+    fn dcs_prefix_is_one_clusters_keys_only() {
+        let mut m = member();
+        assert_eq!(m.dcs_prefix().as_deref(), Ok("/pg/pg-meta/"));
+        m.namespace = "/service/".into();
+        assert_eq!(m.dcs_prefix().as_deref(), Ok("/service/pg-meta/"));
+        for (ns, cluster) in [
+            ("/pg", ""),
+            ("/pg", "root"),
+            ("/pg", "a/b"),
+            ("/pg", "pg*"),
+            ("pg", "pg-meta"),
+            ("/", "pg-meta"),
+            ("/pg/../x", "pg-meta"),
+            ("/pg//x", "pg-meta"),
+            ("/pg/*", "pg-meta"),
+        ] {
+            m.namespace = ns.into();
+            m.cluster = cluster.into();
+            assert!(m.dcs_prefix().is_err(), "{ns} {cluster}");
+        }
+    }
+
+    #[test]
     fn quoting_of_recovery_settings() {
         assert_eq!(pg_quote("it's \"here\""), "'it''s \"here\"'");
         assert_eq!(pg_quote("a\\b"), "'a\\\\b'");

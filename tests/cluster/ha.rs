@@ -210,6 +210,46 @@ pub fn patroni_sandbox_comes_up() {
 pub fn pg_backup_under_patroni() {
     let run = pgplay(&["pgsql", "-t", "pg_backup,pg_scripts", "--output", "text"]);
     assert_eq!(run.code, 0, "{}", run.all());
+    // archive_command lives in each cluster's Patroni configuration (the DCS), not in
+    // postgresql.auto.conf, and every member runs with it
+    for (host, cluster) in [(META, "pg-meta"), (TEST1, "pg-test")] {
+        let config = ok(host, &format!("{PATRONICTL} show-config {cluster}"));
+        assert!(
+            config.contains(&format!(
+                "archive_command: pgbackrest --stanza={cluster} archive-push %p"
+            )),
+            "{config}"
+        );
+    }
+    for host in [META, TEST1, TEST2, TEST3] {
+        let auto = sql_on(
+            host,
+            5432,
+            "postgres",
+            "select count(*) from pg_file_settings where name = 'archive_command' and sourcefile like '%auto.conf'",
+        );
+        assert_eq!(auto, "0", "{host}: archive_command set with ALTER SYSTEM");
+        let cluster = if host == META { "pg-meta" } else { "pg-test" };
+        assert_eq!(
+            sql_on(host, 5432, "postgres", "show archive_command"),
+            format!("pgbackrest --stanza={cluster} archive-push %p"),
+            "{host}"
+        );
+    }
+    // a second run changes nothing there
+    let again = pgplay(&["pgsql", "-t", "pgbackrest_config", "--output", "text"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    let wired = again
+        .stdout
+        .split("TASK [wire archive_command to the stanza (Patroni)]")
+        .nth(1)
+        .and_then(|t| t.split("TASK [").next())
+        .unwrap_or_default();
+    assert!(
+        wired.contains("ok: [127.0.10.11]") && !wired.contains("changed:"),
+        "{}",
+        again.stdout
+    );
     for (host, stanza) in [(META, "pg-meta"), (TEST1, "pg-test")] {
         let sets = crate::support::backups(host, stanza);
         assert!(
@@ -409,9 +449,11 @@ pub fn pitr_with_a_replica_that_fails_to_start() {
     every_member_has("6 1000");
 }
 
-/// Issue 10 item 5: Patroni's leader is not the inventory's primary: refused before anything
-/// is stopped, saying which and how to switch back.
-pub fn pitr_refuses_when_the_leader_moved() {
+/// Issue 10 items 2 and 5: after a failover (pg-test-2 leads, the inventory still names
+/// pg-test-1): backups follow the leader, a limit without it backs up nothing and fails, and
+/// pgsql-pitr refuses before anything is stopped, saying which member leads and how to
+/// switch back.
+pub fn after_a_failover_backups_follow_the_leader_and_pitr_refuses() {
     healthy();
     ok(
         TEST1,
@@ -427,6 +469,50 @@ pub fn pitr_refuses_when_the_leader_moved() {
         assert!(Instant::now() < end, "no switchover: {}", show(&members()));
         std::thread::sleep(Duration::from_millis(500));
     }
+    // pgsql-backup backs up on the leader, pg-test-2
+    let run = pgplay(&[
+        "pgsql-backup",
+        "-l",
+        "pg-test",
+        "-e",
+        "type=incr",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let made = run
+        .stdout
+        .split("TASK [make a backup]")
+        .nth(1)
+        .and_then(|t| t.split("TASK [").next())
+        .unwrap_or_default();
+    assert!(
+        made.contains("changed: [127.0.10.12]") && !made.contains("127.0.10.11]"),
+        "the backup did not run on the leader: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Patroni's leader (pg-test-2), writable"),
+        "{}",
+        run.stdout
+    );
+    // a limit that leaves the leader out backs up nothing, and says so
+    let run = pgplay(&["pgsql-backup", "-l", "127.0.10.11", "--output", "text"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    for needle in [
+        "the leader of pg-test is 127.0.10.12",
+        "which this run's limit leaves out: no backup was made; use -l pg-test",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            run.stdout
+        );
+    }
+    // pg-backup from cron on the old primary: not the leader, nothing done (exit 3)
+    let (code, _, err) = ssh(TEST1, "su - postgres -c '/pg/bin/pg-backup incr'");
+    assert_eq!(code, 3, "{err}");
     let run = pitr("{}", &[]);
     let back = ssh(
         TEST1,

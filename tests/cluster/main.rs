@@ -159,8 +159,8 @@ fn main() {
             ha::pitr_with_a_replica_that_fails_to_start,
         ),
         (
-            "ha_pitr_refuses_when_the_leader_moved",
-            ha::pitr_refuses_when_the_leader_moved,
+            "ha_after_a_failover_backups_follow_the_leader_and_pitr_refuses",
+            ha::after_a_failover_backups_follow_the_leader_and_pitr_refuses,
         ),
     ];
     let wanted: Vec<&str> = tests
