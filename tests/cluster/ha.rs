@@ -128,21 +128,29 @@ fn every_member_has(want: &str) {
 }
 
 fn pitr(pg_pitr: &str, more: &[&str]) -> crate::run::Run {
-    let extra = format!("{{\"pg_pitr\": {pg_pitr}}}");
-    let mut args = vec![
-        "pgsql-pitr",
+    crate::pitr::pitr("pg-test", pg_pitr, more)
+}
+
+/// The lines a task printed (from its banner to the next one).
+fn task<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .split(&format!("TASK [{name}]"))
+        .nth(1)
+        .and_then(|t| t.split("TASK [").next())
+        .unwrap_or_default()
+}
+
+/// `pgsql-backup -l pg-test -e type=incr`.
+fn incr_backup() -> crate::run::Run {
+    pgplay(&[
+        "pgsql-backup",
         "-l",
         "pg-test",
         "-e",
-        &extra,
-        "--yes",
+        "type=incr",
         "--output",
         "text",
-    ];
-    args.extend_from_slice(more);
-    let run = pgplay(&args);
-    println!("{}", run.all());
-    run
+    ])
 }
 
 /// After a PITR: a new WAL segment reaches the repository and a backup can be made.
@@ -152,15 +160,7 @@ fn archiving_and_backup_work() {
         "su - postgres -c 'pgbackrest --stanza=pg-test --archive-timeout=30 check' 2>&1",
     );
     assert!(check.contains("successfully archived"), "{check}");
-    let run = pgplay(&[
-        "pgsql-backup",
-        "-l",
-        "pg-test",
-        "-e",
-        "type=incr",
-        "--output",
-        "text",
-    ]);
+    let run = incr_backup();
     assert_eq!(run.code, 0, "{}", run.all());
 }
 
@@ -239,12 +239,10 @@ pub fn pg_backup_under_patroni() {
     // a second run changes nothing there
     let again = pgplay(&["pgsql", "-t", "pgbackrest_config", "--output", "text"]);
     assert_eq!(again.code, 0, "{}", again.all());
-    let wired = again
-        .stdout
-        .split("TASK [wire archive_command to the stanza (Patroni)]")
-        .nth(1)
-        .and_then(|t| t.split("TASK [").next())
-        .unwrap_or_default();
+    let wired = task(
+        &again.stdout,
+        "wire archive_command to the stanza (Patroni)",
+    );
     assert!(
         wired.contains("ok: [127.0.10.11]") && !wired.contains("changed:"),
         "{}",
@@ -470,22 +468,9 @@ pub fn after_a_failover_backups_follow_the_leader_and_pitr_refuses() {
         std::thread::sleep(Duration::from_millis(500));
     }
     // pgsql-backup backs up on the leader, pg-test-2
-    let run = pgplay(&[
-        "pgsql-backup",
-        "-l",
-        "pg-test",
-        "-e",
-        "type=incr",
-        "--output",
-        "text",
-    ]);
+    let run = incr_backup();
     assert_eq!(run.code, 0, "{}", run.all());
-    let made = run
-        .stdout
-        .split("TASK [make a backup]")
-        .nth(1)
-        .and_then(|t| t.split("TASK [").next())
-        .unwrap_or_default();
+    let made = task(&run.stdout, "make a backup");
     assert!(
         made.contains("changed: [127.0.10.12]") && !made.contains("127.0.10.11]"),
         "the backup did not run on the leader: {}",

@@ -194,7 +194,7 @@ fn pid(host: &str) -> String {
         .to_string()
 }
 
-fn pitr(cluster: &str, pg_pitr: &str, more: &[&str]) -> crate::run::Run {
+pub fn pitr(cluster: &str, pg_pitr: &str, more: &[&str]) -> crate::run::Run {
     let extra = format!("{{\"pg_pitr\": {pg_pitr}}}");
     let mut args = vec![
         "pgsql-pitr",

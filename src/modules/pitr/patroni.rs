@@ -491,15 +491,6 @@ pub async fn join(
     primary: &str,
     clear: &str,
 ) -> Result<Outcome, Failure> {
-    if ctx.check {
-        let mut o = Outcome::ok(true);
-        o.msg = Some(format!(
-            "would {} {} and start Patroni, which copies the new leader {primary} (basebackup); then wait until it streams",
-            if job.pitr.backup { "move aside" } else { "empty" },
-            job.data
-        ));
-        return Ok(o);
-    }
     let script = format!(
         r#"{env}{api}cd /
 me={me}

@@ -286,11 +286,20 @@ async fn replica(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         .get("pg_replication_password")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if ctx.check && !job.member.patroni {
+    if ctx.check {
+        let how = if job.member.patroni {
+            format!("start Patroni, which copies the new leader {primary} (basebackup)")
+        } else {
+            format!("copy it from the primary {primary}:{pport} (pg_basebackup -R)")
+        };
         let mut o = Outcome::ok(true);
         o.msg = Some(format!(
-            "would {} {} and copy it from the primary {primary}:{pport} (pg_basebackup -R), then stream from it",
-            if job.pitr.backup { "move aside" } else { "empty" },
+            "would {} {} and {how}, then wait until it streams from it",
+            if job.pitr.backup {
+                "move aside"
+            } else {
+                "empty"
+            },
             job.data
         ));
         return Ok(o);
