@@ -35,18 +35,29 @@ pub enum Output {
     name = "pgplay",
     version,
     about = "Run Pigsty's backup and PITR playbooks over SSH, in parallel",
-    after_help = "Built-in playbooks: node, node-rm.  Inventory: pgplay inventory --list | --host HOST\n\
-Exit codes: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable or the input did not parse, 5 bad options, 99 interrupted."
+    after_help = concat!(
+        "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",
+        "  node          node_crontab: /etc/crontab on every node\n",
+        "  node-rm       node_crontab removed (Pigsty's default crontab back)\n",
+        "  pgsql         pg_backup (pgBackRest, stanza, first backup), pg_crontab, pg_scripts\n",
+        "  pgsql-backup  a backup now on each cluster's leader, and the list of backups (-t info)\n",
+        "  pgsql-pitr    point-in-time recovery: down, pitr, up (Patroni and etcd included)\n",
+        "  pgsql-rm      pg_backup: remove a cluster's stanza (its backups)\n",
+        "Inventory: pgplay inventory --list | --host HOST\n",
+        "Exit codes: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable or the input did not parse, 5 bad options, 99 interrupted."
+    )
 )]
 pub struct PlaybookArgs {
-    /// A built-in playbook name (node, node-rm; `.yml` optional) or a playbook file.
+    /// A built-in playbook by its bare name (pgsql, pgsql-pitr, ...; `.yml` optional), or a
+    /// playbook file by its path (./site.yml, dir/x.yml, /abs/x.yml).
     pub playbook: String,
 
     /// Inventory file [default: ./pigsty.yml, then ~/pigsty/pigsty.yml].
     #[arg(short = 'i', long = "inventory")]
     pub inventory: Option<PathBuf>,
 
-    /// Limit to hosts matching this pattern (group, host, glob, `a,b`, `a:&b`, `a:!b`).
+    /// Limit to hosts matching this pattern (group, host, glob, `a,b`, `a:&b`, `a:!b`), or
+    /// `@FILE`: the patterns in FILE, one per line.
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
 
@@ -106,6 +117,10 @@ pub struct PlaybookArgs {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Check the playbook (and -e) and stop: nothing connects, no inventory is needed.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+
     /// List the hosts each play would run on, and stop.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
@@ -158,4 +173,24 @@ pub struct InventoryArgs {
     /// Limit to hosts matching this pattern.
     #[arg(short = 'l', long = "limit")]
     pub limit: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_lists_every_built_in_playbook() {
+        let cmd = super::PlaybookArgs::command();
+        let help = cmd
+            .get_after_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        for name in crate::playbook::builtin::playbook_names() {
+            assert!(
+                help.contains(&format!("\n  {name} ")),
+                "{name} missing: {help}"
+            );
+        }
+    }
 }

@@ -34,12 +34,37 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         };
     }
     match PlaybookArgs::try_parse_from(args) {
-        Ok(a) => match playbook_cmd(&a) {
+        Ok(mut a) => match limit_from_file(&a.limit).and_then(|l| {
+            a.limit = l;
+            playbook_cmd(&a)
+        }) {
             Ok(code) => code,
             Err(e) => finish(Err(e)),
         },
         Err(e) => clap_exit(e),
     }
+}
+
+/// `-l @FILE` (as Ansible's retry files): one host pattern per line, blank lines and `#`
+/// comments skipped, joined into one limit.
+fn limit_from_file(limit: &Option<String>) -> Result<Option<String>> {
+    let Some(path) = limit.as_deref().and_then(|l| l.strip_prefix('@')) else {
+        return Ok(limit.clone());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::usage(format!("-l @{path}: {e}"))
+            .with_hint("-l @FILE reads host patterns from FILE, one per line")
+    })?;
+    let patterns: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if patterns.is_empty() {
+        return Err(Error::usage(format!("-l @{path}: the file names no host"))
+            .with_hint("write one host or group pattern per line"));
+    }
+    Ok(Some(patterns.join(",")))
 }
 
 fn clap_exit(e: clap::Error) -> i32 {
@@ -189,6 +214,13 @@ fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Select
 
 fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     let extra_nodes = extra::parse_all(&a.extra_vars)?;
+    if a.syntax_check {
+        // as ansible-playbook --syntax-check: the playbook (and -e) are read and checked,
+        // no inventory is needed and nothing runs
+        let pb = playbook::load(&a.playbook)?;
+        println!("playbook: {} ({})", pb.name, playbook::origin(&pb));
+        return Ok(exit::OK);
+    }
     let mut extra_vars = Map::new();
     for n in &extra_nodes {
         if let Value::Object(m) = n.to_json() {

@@ -263,6 +263,7 @@ impl Engine {
             }
             self.emit(Event::PlayStart {
                 play: play.name.clone(),
+                playbook: crate::playbook::origin(&self.pb),
                 hosts: plan
                     .hosts
                     .iter()

@@ -87,28 +87,43 @@ const INCLUDE_KEYS: &[&str] = &[
     "ansible.builtin.include_tasks",
 ];
 
-/// Load a playbook by built-in name (`node`, `node.yml`) or by path.
+/// Load a playbook: a bare name (`pgsql`, `pgsql.yml`) is always the built-in one — in a
+/// Pigsty directory `./pgsql.yml` is Pigsty's own Ansible playbook, which pgplay must never
+/// run by surprise — and only a path (`./x.yml`, `dir/x.yml`, `/abs/x.yml`) is a file.
 pub fn load(name_or_path: &str) -> Result<Playbook> {
-    let builtin_name = name_or_path
-        .trim_end_matches(".yml")
-        .trim_end_matches(".yaml");
-    let as_path = std::path::Path::new(name_or_path);
-    if !as_path.exists() {
+    if !name_or_path.contains('/') {
+        let builtin_name = name_or_path
+            .trim_end_matches(".yml")
+            .trim_end_matches(".yaml");
         if let Some(text) = builtin::playbook(builtin_name) {
             let display = format!("<builtin>/playbooks/{builtin_name}.yml");
             return load_source(builtin_name, &display, text, Source::Builtin);
         }
-        let mut err = Error::usage(format!(
-            "playbook '{name_or_path}' is neither a built-in playbook nor a file"
+        let err = Error::usage(format!(
+            "'{name_or_path}' is not a built-in playbook (a bare name always means one)"
         ));
-        err = match did_you_mean(builtin_name, builtin::playbook_names()) {
-            Some(h) => err.with_hint(h),
-            None => err.with_hint(format!(
-                "built-in playbooks: {}",
+        return Err(if std::path::Path::new(name_or_path).is_file() {
+            err.with_hint(format!(
+                "to run the file {name_or_path} of this directory, give its path: ./{name_or_path}"
+            ))
+        } else {
+            match did_you_mean(builtin_name, builtin::playbook_names()) {
+                Some(h) => err.with_hint(h),
+                None => err.with_hint(format!(
+                    "built-in playbooks: {}; a playbook file is given by its path (./site.yml)",
+                    builtin::playbook_names().collect::<Vec<_>>().join(", ")
+                )),
+            }
+        });
+    }
+    let as_path = std::path::Path::new(name_or_path);
+    if !as_path.is_file() {
+        return Err(
+            Error::usage(format!("playbook {name_or_path}: no such file")).with_hint(format!(
+                "built-in playbooks are named without a path: {}",
                 builtin::playbook_names().collect::<Vec<_>>().join(", ")
             )),
-        };
-        return Err(err);
+        );
     }
     let text = std::fs::read_to_string(as_path).map_err(|source| Error::Io {
         path: as_path.into(),
@@ -119,6 +134,14 @@ pub fn load(name_or_path: &str) -> Result<Playbook> {
         .map(|p| p.to_path_buf())
         .unwrap_or_default();
     load_source(name_or_path, name_or_path, &text, Source::Dir(dir))
+}
+
+/// How a run names its playbook in the play banner: built in, or the file.
+pub fn origin(pb: &Playbook) -> String {
+    match pb.source {
+        Source::Builtin => format!("built-in {}", pb.name),
+        Source::Dir(_) => format!("file {}", pb.name),
+    }
 }
 
 /// Load playbook text; `display` names it in errors.
@@ -252,6 +275,20 @@ fn number(node: &Node, key: &str) -> Result<f64> {
 }
 
 /// A string or a list of strings (tags, when, after).
+/// `become_method`: sudo or su, the two pgplay has (never silently another one).
+fn become_method(node: &Node) -> Result<String> {
+    let m = string(node, "become_method")?;
+    if m == "sudo" || m == "su" {
+        return Ok(m);
+    }
+    Err(Error::invalid(
+        &node.span,
+        "become_method",
+        format!("unsupported become method '{m}': pgplay becomes another user with sudo or su"),
+    )
+    .with_hint("use become_method: sudo (the default) or su"))
+}
+
 fn strings(node: &Node, key: &str) -> Result<Vec<String>> {
     match &node.kind {
         Kind::Seq(items) => items.iter().map(|i| string(i, key)).collect(),
@@ -306,7 +343,7 @@ impl Lowering<'_> {
                 "tags" => inherit.tags = strings(v, "tags")?,
                 "become" => inherit.r#become = Some(boolean(v, "become")?),
                 "become_user" => inherit.become_user = Some(string(v, "become_user")?),
-                "become_method" => inherit.become_method = Some(string(v, "become_method")?),
+                "become_method" => inherit.become_method = Some(become_method(v)?),
                 "gather_facts" => {
                     boolean(v, "gather_facts")?;
                 }
@@ -398,7 +435,7 @@ impl Lowering<'_> {
             "when" => inherit.when.extend(strings(v, "when")?),
             "become" => inherit.r#become = Some(boolean(v, "become")?),
             "become_user" => inherit.become_user = Some(string(v, "become_user")?),
-            "become_method" => inherit.become_method = Some(string(v, "become_method")?),
+            "become_method" => inherit.become_method = Some(become_method(v)?),
             "ignore_errors" => inherit.ignore_errors = Some(boolean(v, "ignore_errors")?),
             "no_log" => inherit.no_log = Some(boolean(v, "no_log")?),
             "environment" => inherit.environment.extend(json_map(v, "environment")?),

@@ -11,7 +11,7 @@ mod load;
 
 use serde_json::{Map, Value};
 
-pub use load::{load, load_source};
+pub use load::{load, load_source, origin};
 
 use crate::yaml::Span;
 

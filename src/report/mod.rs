@@ -51,6 +51,8 @@ pub struct Stats {
 pub enum Event {
     PlayStart {
         play: String,
+        /// Which playbook runs: "built-in pgsql" or "file ./site.yml".
+        playbook: String,
         hosts: Vec<String>,
         /// The selected tasks, in order.
         tasks: Vec<TaskInfo>,

@@ -80,13 +80,19 @@ impl Reporter for Progress {
     fn handle(&mut self, event: &Event) {
         match event {
             Event::PlayStart {
-                play, hosts, tasks, ..
+                play,
+                playbook,
+                hosts,
+                tasks,
+                ..
             } => {
                 for bar in self.bars.drain() {
                     bar.1.finish_and_clear();
                 }
                 self.tally.clear();
-                let _ = self.multi.println(text::banner("PLAY", play).trim_start());
+                let _ = self
+                    .multi
+                    .println(text::play_banner(play, playbook).trim_start());
                 if hosts.len() <= PER_HOST_LIMIT {
                     for h in hosts {
                         let bar = self.multi.add(ProgressBar::new(tasks.len() as u64));

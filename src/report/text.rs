@@ -174,6 +174,16 @@ pub fn banner(title: &str, name: &str) -> String {
     } else {
         format!("{title} [{name}]")
     };
+    stars(head)
+}
+
+/// `PLAY [name] (built-in pgsql) ****`: which playbook runs is part of the banner (in a Pigsty
+/// directory, `pgsql` could be taken for Pigsty's own ./pgsql.yml).
+pub fn play_banner(name: &str, playbook: &str) -> String {
+    stars(format!("PLAY [{name}] ({playbook})"))
+}
+
+fn stars(head: String) -> String {
     let stars = 79usize.saturating_sub(head.chars().count()).max(3);
     format!("\n{head} {}\n", "*".repeat(stars))
 }
@@ -204,13 +214,18 @@ pub fn render(
 ) -> String {
     let mut out = String::new();
     match event {
-        Event::PlayStart { play, check, .. } => {
+        Event::PlayStart {
+            play,
+            playbook,
+            check,
+            ..
+        } => {
             let name = if *check {
                 format!("{play}] [CHECK MODE")
             } else {
                 play.clone()
             };
-            out.push_str(&banner("PLAY", &name));
+            out.push_str(&play_banner(&name, playbook));
             *last_task = None;
         }
         Event::TaskStart { .. } | Event::Tick | Event::Interrupt { .. } => {}

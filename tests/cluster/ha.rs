@@ -472,7 +472,9 @@ pub fn after_a_failover_backups_follow_the_leader_and_pitr_refuses() {
     assert_eq!(run.code, 0, "{}", run.all());
     let made = task(&run.stdout, "make a backup");
     assert!(
-        made.contains("changed: [127.0.10.12]") && !made.contains("127.0.10.11]"),
+        made.contains("changed: [127.0.10.12]")
+            && made.contains("skipping: [127.0.10.11]")
+            && made.contains("skipping: [127.0.10.13]"),
         "the backup did not run on the leader: {}",
         run.stdout
     );

@@ -165,6 +165,18 @@ fn cases() -> Vec<Case> {
     c.args = vec!["--playbook-name=nod".into()];
     v.push(c);
     let mut c = case(
+        "become_method pgplay does not have",
+        4,
+        &[
+            "play.yml:3:",
+            "become_method",
+            "unsupported become method 'pbrun'",
+            "sudo (the default) or su",
+        ],
+    );
+    c.playbook = "- hosts: all\n  become: true\n  become_method: pbrun\n  tasks:\n    - name: x\n      debug: { msg: x }\n";
+    v.push(c);
+    let mut c = case(
         "decimal file mode",
         2,
         &["mode 644", "octal", "127.0.40.19"],

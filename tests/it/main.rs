@@ -10,6 +10,7 @@ mod inventory_list;
 mod language;
 mod modules;
 mod node_crontab;
+mod playbook_names;
 #[path = "../common/run.rs"]
 mod run;
 mod secrets;
@@ -63,6 +64,10 @@ fn main() {
         (
             "hostile_strings_are_written_literally",
             bad_inputs::hostile_strings_are_literal,
+        ),
+        (
+            "bare_names_are_built_in_and_paths_are_files",
+            playbook_names::bare_names_are_built_in_and_paths_are_files,
         ),
         (
             "long_steps_say_they_are_alive",

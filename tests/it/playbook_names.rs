@@ -1,0 +1,123 @@
+//! A bare name is always a built-in playbook; only a path is a file (in a Pigsty directory,
+//! `./pgsql.yml` is Pigsty's own Ansible playbook). The play banner says which one runs.
+//! Also `--syntax-check` and `-l @FILE`, as in ansible-playbook.
+
+use crate::support::{pgplay_in, tempdir, write, Fleet};
+
+/// Read-only on the host it uses (a debug task and a --check run).
+const HOST: usize = 19;
+
+pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
+    let dir = tempdir();
+    let inv = fleet.inventory(dir.path(), &[HOST], "    node_crontab: []\n");
+    let inv = inv.to_string_lossy().into_owned();
+    write(
+        dir.path(),
+        "pgsql.yml",
+        "- name: PIGSTY'S OWN\n  hosts: all\n  tasks:\n    - name: an ansible task\n      debug: { msg: x }\n",
+    );
+    write(
+        dir.path(),
+        "site.yml",
+        "- name: SITE\n  hosts: all\n  tasks:\n    - name: hello\n      debug: { msg: hi }\n",
+    );
+    // a bare name is the built-in, even with ./pgsql.yml in the directory
+    let run = pgplay_in(dir.path(), &["pgsql.yml", "-i", &inv, "--list-tasks"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("probe pgBackRest") && !run.stdout.contains("an ansible task"),
+        "{}",
+        run.all()
+    );
+    // a path is the file
+    let run = pgplay_in(dir.path(), &["./pgsql.yml", "-i", &inv, "--list-tasks"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("an ansible task"), "{}", run.all());
+    // a bare name that is no built-in is refused, and the path is offered
+    let run = pgplay_in(dir.path(), &["site.yml", "-i", &inv]);
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains("'site.yml' is not a built-in playbook")
+            && run.stderr.contains("give its path: ./site.yml"),
+        "{}",
+        run.all()
+    );
+    let run = pgplay_in(dir.path(), &["./nope.yml", "-i", &inv]);
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains("./nope.yml: no such file"),
+        "{}",
+        run.all()
+    );
+    // --syntax-check: the playbook alone, no inventory, nothing runs
+    let run = pgplay_in(dir.path(), &["./site.yml", "--syntax-check"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout
+            .contains("playbook: ./site.yml (file ./site.yml)"),
+        "{}",
+        run.all()
+    );
+    write(
+        dir.path(),
+        "broken.yml",
+        "- hosts: all\n  tasks:\n    - name: x\n      copy: { dets: /x }\n",
+    );
+    let run = pgplay_in(dir.path(), &["./broken.yml", "--syntax-check"]);
+    assert_eq!(run.code, 4, "{}", run.all());
+    assert!(run.stderr.contains("did you mean 'dest'"), "{}", run.all());
+    // -l @FILE: host patterns from a file
+    let addr = fleet.addr(HOST);
+    write(dir.path(), "retry.txt", &format!("# retry\n\n{addr}\n"));
+    let run = pgplay_in(
+        dir.path(),
+        &["./site.yml", "-i", &inv, "-l", "@retry.txt", "--list-hosts"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains(&addr), "{}", run.all());
+    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "-l", "@nope.txt"]);
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(run.stderr.contains("-l @nope.txt"), "{}", run.all());
+    // the banner says which one runs
+    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "--output", "text"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("PLAY [SITE] (file ./site.yml)"),
+        "{}",
+        run.all()
+    );
+    let run = pgplay_in(
+        dir.path(),
+        &[
+            "node",
+            "-i",
+            &inv,
+            "-t",
+            "node_crontab",
+            "--check",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(run.stdout.contains("(built-in node)"), "{}", run.all());
+    let run = pgplay_in(
+        dir.path(),
+        &[
+            "node",
+            "-i",
+            &inv,
+            "-t",
+            "node_crontab",
+            "--check",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(
+        run.events()
+            .iter()
+            .any(|e| e["playbook"] == "built-in node"),
+        "{}",
+        run.all()
+    );
+}
