@@ -85,6 +85,54 @@ fn finish(r: Result<()>) -> i32 {
     }
 }
 
+/// The inventory: `-i FILE`, `-i host1,host2,` (a host list, as Ansible: a value with a comma
+/// that is not a file), else ./pigsty.yml, else ~/pigsty/pigsty.yml.
+fn load_inventory(
+    given: &Option<PathBuf>,
+    extra: &[crate::yaml::Node],
+) -> Result<(String, Inventory)> {
+    if let Some(p) = given {
+        let text = p.to_string_lossy();
+        if text.contains(',') && !p.exists() {
+            return Ok((text.to_string(), host_list(&text, extra)?));
+        }
+        if !p.is_file() {
+            return Err(Error::usage(format!("-i {text}: no such file")).with_hint(
+                "give an inventory file (Pigsty's pigsty.yml) or a host list: -i 10.10.10.10,10.10.10.11,",
+            ));
+        }
+    }
+    let path = inventory_path(given)?;
+    let inv = inventory::load(&path, extra)?;
+    Ok((path, inv))
+}
+
+/// `-i a,b,`: the hosts, ungrouped, with no variables of their own.
+fn host_list(text: &str, extra: &[crate::yaml::Node]) -> Result<Inventory> {
+    let hosts: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .collect();
+    if hosts.is_empty() {
+        return Err(Error::usage(format!(
+            "-i {text}: the host list names no host"
+        )));
+    }
+    let mut yaml = String::from("all:\n  hosts:\n");
+    for h in &hosts {
+        if h.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "/'\"{}#".contains(c))
+        {
+            return Err(Error::usage(format!(
+                "-i {text}: '{h}' is not a host name or address"
+            )));
+        }
+        yaml.push_str(&format!("    {}: {{}}\n", Value::String((*h).to_string())));
+    }
+    inventory::load_str("-i host list", &yaml, extra)
+}
+
 /// `-i`, else ./pigsty.yml, else ~/pigsty/pigsty.yml.
 fn inventory_path(given: &Option<PathBuf>) -> Result<String> {
     if let Some(p) = given {
@@ -105,8 +153,7 @@ fn inventory_path(given: &Option<PathBuf>) -> Result<String> {
 }
 
 fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
-    let path = inventory_path(&a.inventory)?;
-    let inv = inventory::load(&path, &[])?;
+    let (path, inv) = load_inventory(&a.inventory, &[])?;
     for w in crate::scope::warnings(&inv) {
         eprint!("{w}");
     }
@@ -133,7 +180,13 @@ fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
 fn graph(inv: &Inventory) -> String {
     fn walk(inv: &Inventory, g: inventory::GroupId, depth: usize, out: &mut String) {
         let group = inv.group(g);
-        out.push_str(&format!("{}@{}:\n", "  |".repeat(depth), group.name));
+        // as ansible-inventory --graph: "  |" per level, "--" before every name below all
+        let lead = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}--", "  |".repeat(depth))
+        };
+        out.push_str(&format!("{lead}@{}:\n", group.name));
         let mut children = group.children.clone();
         if group.name == "all" {
             children.sort_by_key(|c| inv.group(*c).name != "ungrouped");
@@ -141,7 +194,8 @@ fn graph(inv: &Inventory) -> String {
         for c in children {
             walk(inv, c, depth + 1, out);
         }
-        for h in &group.hosts {
+        // all's own hosts are shown under ungrouped, as Ansible does
+        for h in group.hosts.iter().filter(|_| group.name != "all") {
             out.push_str(&format!(
                 "{}--{}\n",
                 "  |".repeat(depth + 1),
@@ -227,8 +281,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
             extra_vars.extend(m);
         }
     }
-    let path = inventory_path(&a.inventory)?;
-    let inv = inventory::load(&path, &extra_nodes)?;
+    let (_, inv) = load_inventory(&a.inventory, &extra_nodes)?;
     let pb = playbook::load(&a.playbook)?;
     let sel = select_all(a, &inv, &pb)?;
 

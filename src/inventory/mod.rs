@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 pub use domain::{as_bool as domain_bool, expand_home, ConnKind, ConnVars, Domain};
 pub use list::{host_json, list_json};
-pub use load::load;
+pub use load::{load, load_str};
 pub use pattern::select;
 pub use pg::{check_repo_with, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
 pub use problem::Problem;

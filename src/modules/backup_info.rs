@@ -85,7 +85,28 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             super::pgbackrest_words::from_stanza(entry)
         )));
     }
-    let info = summarize(entry);
+    let mut info = summarize(entry);
+    // The window's end as a time: when the newest WAL segment reached the repository (its
+    // transactions are at most that recent). One small listing; left out if it fails.
+    let id = entry["archive"]
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(|a| a["id"].as_str());
+    if let (Some(id), Some(max)) = (id, info["wal_max"].as_str()) {
+        if max.len() >= 16 {
+            let listing = format!(
+                "pgbackrest --stanza={s} --io-timeout={io_timeout} --output=json repo-ls {dir}",
+                s = quote(&stanza),
+                dir = quote(&format!("archive/{stanza}/{id}/{}", &max[..16])),
+            );
+            if let Ok(out) = ctx.exec(&listing, None).await {
+                let files: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                if let Some(t) = archived_at(&files, max) {
+                    info["recovery_window"]["to"] = Value::String(t);
+                }
+            }
+        }
+    }
     let mut o = Outcome::ok(false);
     o.data.insert("exists".into(), Value::Bool(true));
     o.data
@@ -94,6 +115,14 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         o.data.extend(m);
     }
     Ok(o)
+}
+
+/// When the segment `wal` was archived: the time of its file in a `repo-ls --output=json`
+/// listing (names carry a checksum and a compression suffix after the segment name).
+fn archived_at(files: &Value, wal: &str) -> Option<String> {
+    files.as_object()?.iter().find_map(|(name, f)| {
+        (name.starts_with(wal) && !name.ends_with(".backup")).then(|| timestamp(&f["time"]))
+    })
 }
 
 fn timestamp(epoch: &Value) -> String {
@@ -243,12 +272,21 @@ pub fn table(info: &Value) -> String {
     for r in &rows {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
+    let to = match info["recovery_window"]["to"].as_str() {
+        Some(t) => format!(
+            "{t} (when the newest WAL, {}, was archived)",
+            s(&info["recovery_window"]["to_wal"])
+        ),
+        None => format!(
+            "the newest archived WAL {}",
+            s(&info["recovery_window"]["to_wal"])
+        ),
+    };
     out.push_str(&format!(
-        "WAL archive: {} .. {}\nrecovery window: from {} (end of the oldest backup) to the newest archived WAL {}\n",
+        "WAL archive: {} .. {}\nrecovery window: from {} (end of the oldest backup) to {to}\n",
         s(&info["wal_min"]),
         s(&info["wal_max"]),
         s(&info["recovery_window"]["from"]),
-        s(&info["recovery_window"]["to_wal"]),
     ));
     out
 }
@@ -289,6 +327,21 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("from 2025-07-15 01:36:58+00"), "{t}");
+        // with the newest segment's archive time, the window ends at a time
+        let files = json!({
+            "00000001000000000000000A-2f3451032dec4bf78ec7c1016f5002cf00746bc5.gz": {"type": "file", "size": 10, "time": 1752543500},
+            "000000010000000000000009-aa.gz": {"type": "file", "size": 10, "time": 1752543400}
+        });
+        let mut info = info;
+        info["recovery_window"]["to"] =
+            Value::String(archived_at(&files, "00000001000000000000000A").unwrap_or_default());
+        let t = table(&info);
+        assert!(
+            t.trim_end().ends_with(
+                "to 2025-07-15 01:38:20+00 (when the newest WAL, 00000001000000000000000A, was archived)"
+            ),
+            "{t}"
+        );
         assert_eq!(info["backups"][1]["reference"][0], "20250715-013657F");
     }
 }

@@ -74,8 +74,14 @@ pub fn pg_backup_configures_both_clusters_once() {
         "{}",
         list.all()
     );
+    // the window ends at a time (when the newest WAL was archived), not just a file name
+    let window = list
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("recovery window: from "))
+        .unwrap_or_default();
     assert!(
-        list.stdout.contains("recovery window: from "),
+        window.contains("+00 (when the newest WAL, ") && window.ends_with(", was archived)"),
         "{}",
         list.all()
     );

@@ -1,6 +1,7 @@
 //! A bare name is always a built-in playbook; only a path is a file (in a Pigsty directory,
 //! `./pgsql.yml` is Pigsty's own Ansible playbook). The play banner says which one runs.
-//! Also `--syntax-check` and `-l @FILE`, as in ansible-playbook.
+//! Also `--syntax-check`, `-l @FILE` and `-i host1,host2,`, as in ansible-playbook, and
+//! `inventory --graph` drawn as ansible-inventory draws it.
 
 use crate::support::{pgplay_in, tempdir, write, Fleet};
 
@@ -78,6 +79,33 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
     let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "-l", "@nope.txt"]);
     assert_eq!(run.code, 5, "{}", run.all());
     assert!(run.stderr.contains("-l @nope.txt"), "{}", run.all());
+    // -i as a host list (a comma, not a file), and -i that names no file
+    let list = format!("{addr},127.0.40.99,");
+    let run = pgplay_in(dir.path(), &["inventory", "-i", &list, "--graph"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        run.stdout,
+        format!("@all:\n  |--@ungrouped:\n  |  |--{addr}\n  |  |--127.0.40.99\n"),
+        "{}",
+        run.all()
+    );
+    let run = pgplay_in(
+        dir.path(),
+        &["./site.yml", "-i", &list, "-l", &addr, "--list-hosts"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains(&addr) && !run.stdout.contains("127.0.40.99"),
+        "{}",
+        run.all()
+    );
+    let run = pgplay_in(dir.path(), &["./site.yml", "-i", "nope.yml"]);
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains("-i nope.yml: no such file"),
+        "{}",
+        run.all()
+    );
     // the banner says which one runs
     let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "--output", "text"]);
     assert_eq!(run.code, 0, "{}", run.all());
