@@ -33,7 +33,14 @@ pub enum Output {
 #[derive(Debug, Parser)]
 #[command(
     name = "pgplay",
-    version,
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (commit ",
+        env!("PGPLAY_COMMIT"),
+        ", built ",
+        env!("PGPLAY_BUILD_DATE"),
+        ")"
+    ),
     about = "Run Pigsty's backup and PITR playbooks over SSH, in parallel",
     after_help = concat!(
         "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",

@@ -114,38 +114,43 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         "{}",
         run.all()
     );
-    let run = pgplay_in(
-        dir.path(),
-        &[
-            "node",
-            "-i",
-            &inv,
-            "-t",
-            "node_crontab",
-            "--check",
-            "--output",
-            "text",
-        ],
-    );
+    let node_check = |output: &str| {
+        pgplay_in(
+            dir.path(),
+            &[
+                "node",
+                "-i",
+                &inv,
+                "-t",
+                "node_crontab",
+                "--check",
+                "--output",
+                output,
+            ],
+        )
+    };
+    let run = node_check("text");
     assert!(run.stdout.contains("(built-in node)"), "{}", run.all());
-    let run = pgplay_in(
-        dir.path(),
-        &[
-            "node",
-            "-i",
-            &inv,
-            "-t",
-            "node_crontab",
-            "--check",
-            "--output",
-            "json",
-        ],
-    );
+    let run = node_check("json");
     assert!(
         run.events()
             .iter()
             .any(|e| e["playbook"] == "built-in node"),
         "{}",
+        run.all()
+    );
+    // --version names the commit the binary was built from
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(crate::support::repo())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let run = pgplay_in(dir.path(), &["--version"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        !head.is_empty() && run.stdout.contains(&format!("(commit {head}, built 20")),
+        "{head}: {}",
         run.all()
     );
 }
