@@ -100,6 +100,15 @@ pub struct PlaybookArgs {
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
 
+    /// Become another user (sudo) for every task whose play, block or task does not say
+    /// otherwise, nor its host's ansible_become.
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+
+    /// The user to become when neither the task nor the host names one [default: root].
+    #[arg(long = "become-user")]
+    pub become_user: Option<String>,
+
     /// Private key file when the inventory sets no ansible_ssh_private_key_file.
     #[arg(long = "private-key", alias = "key-file")]
     pub private_key: Option<PathBuf>,

@@ -346,6 +346,8 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         known_hosts: a.known_hosts.clone(),
         private_key: a.private_key.clone(),
         user: a.user.clone(),
+        r#become: a.r#become,
+        become_user: a.become_user.clone(),
         timeout: Duration::from_secs(a.timeout.max(1)),
         extra_vars,
         rerun: rerun(a),

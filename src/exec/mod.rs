@@ -43,6 +43,11 @@ pub struct Options {
     pub known_hosts: Option<PathBuf>,
     pub private_key: Option<PathBuf>,
     pub user: Option<String>,
+    /// `-b`: become for every task that does not say otherwise (nor its host's
+    /// `ansible_become`), as ansible-playbook's command line.
+    pub r#become: bool,
+    /// `--become-user`: the user to become when neither the task nor the host names one.
+    pub become_user: Option<String>,
     pub timeout: Duration,
     pub extra_vars: Map<String, Value>,
     /// This run's command line without its tags, for "to continue, run ..." messages.

@@ -394,7 +394,9 @@ async fn call_module(
 ) -> Result<Outcome, Failure> {
     let h = engine.inv.host(host);
     let check = task.check_mode.unwrap_or(engine.opts.check);
-    let become_on = task.r#become.unwrap_or(h.conn.r#become);
+    // -b is the default below the task's keyword and the host's own ansible_become
+    let cli_become = engine.opts.r#become && !h.inventory_vars.contains_key("ansible_become");
+    let become_on = task.r#become.unwrap_or(h.conn.r#become || cli_become);
     let target = match &task.delegate_to {
         None => host,
         Some(raw) => {
@@ -419,6 +421,7 @@ async fn call_module(
             .become_user
             .clone()
             .or_else(|| h.conn.become_user.clone())
+            .or_else(|| engine.opts.become_user.clone())
             .unwrap_or_else(|| "root".into());
         let user = engine
             .renderer

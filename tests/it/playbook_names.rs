@@ -1,6 +1,7 @@
 //! A bare name is always a built-in playbook; only a path is a file (in a Pigsty directory,
 //! `./pgsql.yml` is Pigsty's own Ansible playbook). The play banner says which one runs.
-//! Also `--syntax-check`, `-l @FILE` and `-i host1,host2,`, as in ansible-playbook, and
+//! Also `--syntax-check`, `-l @FILE`, `-i host1,host2,`, `-b`/`--become-user` and
+//! `--version` (with the commit), as in ansible-playbook, and
 //! `inventory --graph` drawn as ansible-inventory draws it.
 
 use crate::support::{pgplay_in, tempdir, write, Fleet};
@@ -138,6 +139,28 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
             .any(|e| e["playbook"] == "built-in node"),
         "{}",
         run.all()
+    );
+    // -b / --become-user: the default below a task's own become (and the host's variables)
+    write(
+        dir.path(),
+        "who.yml",
+        "- hosts: all\n  tasks:\n    - name: who\n      command: id -un\n      changed_when: false\n    - name: who without become\n      become: false\n      command: id -un\n      changed_when: false\n",
+    );
+    let whoami = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["./who.yml", "-i", &inv, "--output", "json"];
+        args.extend_from_slice(extra);
+        let run = pgplay_in(dir.path(), &args);
+        assert_eq!(run.code, 0, "{}", run.all());
+        run.events()
+            .iter()
+            .filter(|e| e["event"] == "result")
+            .map(|e| e["result"]["stdout"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    assert_eq!(whoami(&[]), ["root", "root"]);
+    assert_eq!(
+        whoami(&["-b", "--become-user", "nobody"]),
+        ["nobody", "root"]
     );
     // --version names the commit the binary was built from
     let head = std::process::Command::new("git")
