@@ -289,7 +289,11 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         for w in crate::scope::warnings(&inv) {
             eprint!("{w}");
         }
-        print!("{}", listing(a, &inv, &pb, &sel));
+        if a.output == Output::Json {
+            println!("{}", listing_json(a, &inv, &pb, &sel));
+        } else {
+            print!("{}", listing(a, &inv, &pb, &sel));
+        }
         return Ok(exit::OK);
     }
     // Validation scoped to the run: what it reads on the hosts in play is refused if wrong,
@@ -459,6 +463,57 @@ fn rerun(a: &PlaybookArgs) -> String {
         out.push_str(" --yes");
     }
     out
+}
+
+/// The same listing as one JSON object: `{"playbook", "origin", "plays": [{"name",
+/// "pattern", "hosts"?, "tasks"?, "tags"?}]}` (each list only when asked for).
+fn listing_json(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> Value {
+    let plays: Vec<Value> = pb
+        .plays
+        .iter()
+        .enumerate()
+        .map(|(i, play)| {
+            let mut p = Map::new();
+            p.insert("name".into(), Value::String(play.name.clone()));
+            p.insert("pattern".into(), Value::String(play.hosts.clone()));
+            if a.list_hosts {
+                p.insert(
+                    "hosts".into(),
+                    sel.hosts[i]
+                        .iter()
+                        .map(|h| Value::String(inv.host(*h).name.clone()))
+                        .collect(),
+                );
+            }
+            if a.list_tasks {
+                p.insert(
+                    "tasks".into(),
+                    sel.tasks[i]
+                        .iter()
+                        .map(|t| {
+                            let task = &play.tasks[t.0];
+                            serde_json::json!({"name": task.name, "tags": task.tags})
+                        })
+                        .collect(),
+                );
+            }
+            if a.list_tags {
+                let mut tags: Vec<&str> = sel.tasks[i]
+                    .iter()
+                    .flat_map(|t| play.tasks[t.0].tags.iter().map(String::as_str))
+                    .collect();
+                tags.sort();
+                tags.dedup();
+                p.insert("tags".into(), tags.into_iter().map(Value::from).collect());
+            }
+            Value::Object(p)
+        })
+        .collect();
+    serde_json::json!({
+        "playbook": pb.name,
+        "origin": playbook::origin(pb),
+        "plays": plays,
+    })
 }
 
 fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> String {

@@ -98,6 +98,8 @@ pub enum Event {
         running: Vec<RunningTask>,
     },
     Recap {
+        /// In play order; in JSON an object `{host: stats}` (as Ansible's json callback).
+        #[serde(serialize_with = "hosts_as_object")]
         hosts: Vec<(String, Stats)>,
         interrupted: bool,
         /// Hosts whose running work was stopped by a second interrupt.
@@ -105,6 +107,18 @@ pub enum Event {
         cut: Vec<String>,
         duration_ms: u64,
     },
+}
+
+fn hosts_as_object<S: serde::Serializer>(
+    hosts: &[(String, Stats)],
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = ser.serialize_map(Some(hosts.len()))?;
+    for (name, stats) in hosts {
+        map.serialize_entry(name, stats)?;
+    }
+    map.end()
 }
 
 /// A step running when the user interrupted.

@@ -30,11 +30,10 @@ impl Run {
             .filter(|e| e["event"] == "recap")
             .flat_map(|e| {
                 e["hosts"]
-                    .as_array()
+                    .as_object()
                     .cloned()
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|pair| (pair[0].as_str().unwrap_or("").to_string(), pair[1].clone()))
             })
             .collect()
     }

@@ -1,7 +1,8 @@
 //! A bare name is always a built-in playbook; only a path is a file (in a Pigsty directory,
 //! `./pgsql.yml` is Pigsty's own Ansible playbook). The play banner says which one runs.
 //! Also `--syntax-check`, `-l @FILE`, `-i host1,host2,`, `-b`/`--become-user` and
-//! `--version` (with the commit), as in ansible-playbook, and
+//! `--version` (with the commit), `--output json` for listings and the recap, as in
+//! ansible-playbook, and
 //! `inventory --graph` drawn as ansible-inventory draws it.
 
 use crate::support::{pgplay_in, tempdir, write, Fleet};
@@ -162,6 +163,43 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         whoami(&["-b", "--become-user", "nobody"]),
         ["nobody", "root"]
     );
+    // --output json for the listings, and the recap's hosts as an object
+    let run = pgplay_in(
+        dir.path(),
+        &[
+            "./site.yml",
+            "-i",
+            &inv,
+            "--list-hosts",
+            "--list-tasks",
+            "--list-tags",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let listing: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap_or_default();
+    assert_eq!(listing["origin"], "file ./site.yml", "{}", run.all());
+    assert_eq!(
+        listing["plays"][0]["hosts"][0],
+        addr.as_str(),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        listing["plays"][0]["tasks"][0]["name"],
+        "hello",
+        "{}",
+        run.all()
+    );
+    assert!(listing["plays"][0]["tags"].is_array(), "{}", run.all());
+    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "--output", "json"]);
+    let recap = run
+        .events()
+        .into_iter()
+        .find(|e| e["event"] == "recap")
+        .unwrap_or_default();
+    assert_eq!(recap["hosts"][addr.as_str()]["ok"], 1, "{}", run.all());
     // --version names the commit the binary was built from
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
