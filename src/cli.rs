@@ -153,6 +153,11 @@ pub struct PlaybookArgs {
     #[arg(long = "graph")]
     pub graph: bool,
 
+    /// Also write every task's full output (as -v, secrets masked, lines stamped with the
+    /// time) to this file, appended [env: ANSIBLE_LOG_PATH, PGPLAY_LOG].
+    #[arg(long = "log")]
+    pub log: Option<PathBuf>,
+
     /// Output format.
     #[arg(long = "output", value_enum, default_value_t = Output::Auto)]
     pub output: Output,

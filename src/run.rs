@@ -45,6 +45,33 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
     }
 }
 
+/// The log file: `--log FILE`, else `ANSIBLE_LOG_PATH`, else `PGPLAY_LOG`; appended to,
+/// created readable by its owner only (output is masked, but it is still a fleet's record).
+fn open_log(a: &PlaybookArgs) -> Result<Option<std::fs::File>> {
+    let (path, from) = match &a.log {
+        Some(p) => (p.clone(), "--log"),
+        None => match ["ANSIBLE_LOG_PATH", "PGPLAY_LOG"].iter().find_map(|k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(|v| (v, *k))
+        }) {
+            Some((v, k)) => (PathBuf::from(v), k),
+            None => return Ok(None),
+        },
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .map(Some)
+        .map_err(|e| {
+            Error::usage(format!("{from} {}: {e}", path.display()))
+                .with_hint("the log file's directory must exist and be writable")
+        })
+}
+
 /// `-l @FILE` (as Ansible's retry files): one host pattern per line, blank lines and `#`
 /// comments skipped, joined into one limit.
 fn limit_from_file(limit: &Option<String>) -> Result<Option<String>> {
@@ -373,11 +400,12 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     let pb = Arc::new(pb);
     let verbose = a.verbose;
     let diff = a.diff;
+    let log = open_log(a)?;
     let code = runtime.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let reporter = tokio::task::spawn_blocking(move || {
-            let mut r = report::reporter(format, verbose, diff);
+            let mut r = report::reporter(format, verbose, diff, log);
             while let Some(ev) = rx.blocking_recv() {
                 r.handle(&ev);
             }

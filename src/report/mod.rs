@@ -142,10 +142,29 @@ pub enum Format {
     Progress,
 }
 
-pub fn reporter(format: Format, verbose: u8, diff: bool) -> Box<dyn Reporter> {
-    match format {
+pub fn reporter(
+    format: Format,
+    verbose: u8,
+    diff: bool,
+    log: Option<std::fs::File>,
+) -> Box<dyn Reporter> {
+    let main: Box<dyn Reporter> = match format {
         Format::Text => Box::new(text::Text::new(verbose, diff)),
         Format::Json => Box::new(json::Json),
         Format::Progress => Box::new(progress::Progress::new(verbose, diff)),
+    };
+    match log {
+        None => main,
+        Some(file) => Box::new(Tee(main, Box::new(text::Text::log(file)))),
+    }
+}
+
+/// Two reporters fed the same events (the terminal and the log file).
+struct Tee(Box<dyn Reporter>, Box<dyn Reporter>);
+
+impl Reporter for Tee {
+    fn handle(&mut self, event: &Event) {
+        self.0.handle(event);
+        self.1.handle(event);
     }
 }

@@ -17,6 +17,8 @@ use super::{Event, Reporter, Status};
 pub struct Text {
     verbose: u8,
     diff: bool,
+    /// Where the lines go: stdout, or a log file (`--log`), each line stamped with the time.
+    log: Option<std::fs::File>,
     last_task: Option<(String, usize)>,
     order: Order,
     /// Steps started and not finished: (task, host) → (started, last said still running).
@@ -32,9 +34,41 @@ impl Text {
         Text {
             verbose,
             diff,
+            log: None,
             last_task: None,
             order: Order::default(),
             running: HashMap::new(),
+        }
+    }
+
+    /// The log file's reporter: every result with its full output (as -v), diffs, each
+    /// line stamped with the time (UTC). Events are masked before they are sent, so the
+    /// file holds no secret either.
+    pub fn log(file: std::fs::File) -> Text {
+        let mut t = Text::new(1, true);
+        t.log = Some(file);
+        t
+    }
+
+    fn write(&mut self, text: &str) {
+        match &mut self.log {
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            Some(file) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or(0);
+                let stamp = crate::pitr::PgTime::from_epoch(now).utc();
+                let mut lines = String::new();
+                for line in text.lines().filter(|l| !l.is_empty()) {
+                    lines.push_str(&format!("{stamp} | {line}\n"));
+                }
+                let _ = file.write_all(lines.as_bytes());
+            }
         }
     }
 
@@ -362,7 +396,12 @@ impl Reporter for Text {
             running,
         } = event
         {
-            eprint!("{}", interrupt(*stage, signal, running));
+            let text = interrupt(*stage, signal, running);
+            if self.log.is_some() {
+                self.write(&text);
+            } else {
+                eprint!("{text}");
+            }
             return;
         }
         match event {
@@ -379,9 +418,7 @@ impl Reporter for Text {
             Event::Tick => {
                 let text = self.alive();
                 if !text.is_empty() {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(text.as_bytes());
-                    let _ = out.flush();
+                    self.write(&text);
                 }
                 return;
             }
@@ -407,9 +444,7 @@ impl Reporter for Text {
             text.push_str(&render(ev, self.verbose, self.diff, &mut self.last_task));
         }
         if !text.is_empty() {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
+            self.write(&text);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A bare name is always a built-in playbook; only a path is a file (in a Pigsty directory,
 //! `./pgsql.yml` is Pigsty's own Ansible playbook). The play banner says which one runs.
 //! Also `--syntax-check`, `-l @FILE`, `-i host1,host2,`, `-b`/`--become-user` and
-//! `--version` (with the commit), `--output json` for listings and the recap, as in
+//! `--version` (with the commit), `--output json` for listings and the recap, `--log FILE`, as in
 //! ansible-playbook, and
 //! `inventory --graph` drawn as ansible-inventory draws it.
 
@@ -200,6 +200,52 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         .find(|e| e["event"] == "recap")
         .unwrap_or_default();
     assert_eq!(recap["hosts"][addr.as_str()]["ok"], 1, "{}", run.all());
+    // --log FILE: every task's full output, stamped, secrets masked, readable by its owner only
+    write(
+        dir.path(),
+        "secret.yml",
+        "- hosts: all\n  vars:\n    db_password: Zq8-secret-Pw\n  tasks:\n    - name: echo it\n      command: echo full-output-{{ db_password }}\n      changed_when: false\n",
+    );
+    let run = pgplay_in(
+        dir.path(),
+        &[
+            "./secret.yml",
+            "-i",
+            &inv,
+            "--log",
+            "run.log",
+            "--output",
+            "text",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stdout.contains("full-output-"), "{}", run.all());
+    let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap_or_default();
+    assert!(
+        log.contains("| TASK [echo it]")
+            && log.contains("full-output-")
+            && !log.contains("Zq8-secret-Pw"),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .all(|l| l.starts_with("20") && l.contains("+00 | ")),
+        "{log}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        std::fs::metadata(dir.path().join("run.log")).map(|m| m.permissions().mode() & 0o777);
+    assert_eq!(mode.ok(), Some(0o600));
+    let run = pgplay_in(
+        dir.path(),
+        &["./site.yml", "-i", &inv, "--log", "/nonexistent/dir/x.log"],
+    );
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains("--log /nonexistent/dir/x.log"),
+        "{}",
+        run.all()
+    );
     // --version names the commit the binary was built from
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
