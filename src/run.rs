@@ -493,6 +493,17 @@ fn rerun(a: &PlaybookArgs) -> String {
     out
 }
 
+/// The selected tasks' tags, sorted, once each.
+fn play_tags<'a>(play: &'a crate::playbook::Play, tasks: &[TaskId]) -> Vec<&'a str> {
+    let mut tags: Vec<&str> = tasks
+        .iter()
+        .flat_map(|t| play.tasks[t.0].tags.iter().map(String::as_str))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
 /// The same listing as one JSON object: `{"playbook", "origin", "plays": [{"name",
 /// "pattern", "hosts"?, "tasks"?, "tags"?}]}` (each list only when asked for).
 fn listing_json(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) -> Value {
@@ -526,12 +537,7 @@ fn listing_json(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selectio
                 );
             }
             if a.list_tags {
-                let mut tags: Vec<&str> = sel.tasks[i]
-                    .iter()
-                    .flat_map(|t| play.tasks[t.0].tags.iter().map(String::as_str))
-                    .collect();
-                tags.sort();
-                tags.dedup();
+                let tags = play_tags(play, &sel.tasks[i]);
                 p.insert("tags".into(), tags.into_iter().map(Value::from).collect());
             }
             Value::Object(p)
@@ -572,12 +578,7 @@ fn listing(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook, sel: &Selection) ->
             }
         }
         if a.list_tags {
-            let mut tags: Vec<&str> = sel.tasks[i]
-                .iter()
-                .flat_map(|t| play.tasks[t.0].tags.iter().map(String::as_str))
-                .collect();
-            tags.sort();
-            tags.dedup();
+            let tags = play_tags(play, &sel.tasks[i]);
             out.push_str(&format!("      TASK TAGS: [{}]\n", tags.join(", ")));
         }
     }
