@@ -395,7 +395,7 @@ async fn call_module(
     let h = engine.inv.host(host);
     let check = task.check_mode.unwrap_or(engine.opts.check);
     // -b is the default below the task's keyword and the host's own ansible_become
-    let cli_become = engine.opts.r#become && !h.inventory_vars.contains_key("ansible_become");
+    let cli_become = engine.opts.r#become && !h.vars.contains_key("ansible_become");
     let become_on = task.r#become.unwrap_or(h.conn.r#become || cli_become);
     let target = match &task.delegate_to {
         None => host,

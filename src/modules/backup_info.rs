@@ -4,7 +4,8 @@
 //! as the dbsu), and turns it into a table a DBA can read at 3 a.m. — label, type, start and
 //! stop, database size, backup size, repository size, WAL range, what each backup builds on
 //! — plus the recovery window: from the end of the oldest backup to the newest archived
-//! WAL. The parsed data is also returned (for `register` and `--output json`).
+//! WAL (with `window_time: true`, to the time that WAL was archived: one more listing). The
+//! parsed data is also returned (for `register` and `--output json`).
 //!
 //! A repository that cannot be read (pgBackRest's status "other": unreachable, cannot be
 //! decrypted, ...) fails the task with pgBackRest's own words, so a play never goes on to act
@@ -20,6 +21,9 @@ use crate::transport::quote;
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let stanza = req_str(args, "stanza")?;
     let missing_ok = opt_bool(args, "missing_ok")?.unwrap_or(false);
+    // The window's end as a time costs one more listing of the repository: only for a
+    // listing that a person reads (`window_time: true`), not for the probes before a backup.
+    let window_time = opt_bool(args, "window_time")?.unwrap_or(false);
     // The repository's two info files are small: a short I/O timeout makes an endpoint that
     // hangs or refuses an answer in seconds instead of pgBackRest's minutes of retries.
     let io_timeout = match args.get("io_timeout") {
@@ -87,12 +91,12 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     }
     let mut info = summarize(entry);
     // The window's end as a time: when the newest WAL segment reached the repository (its
-    // transactions are at most that recent). One small listing; left out if it fails.
+    // transactions are at most that recent). Left out if the listing fails.
     let id = entry["archive"]
         .as_array()
         .and_then(|a| a.last())
         .and_then(|a| a["id"].as_str());
-    if let (Some(id), Some(max)) = (id, info["wal_max"].as_str()) {
+    if let (true, Some(id), Some(max)) = (window_time, id, info["wal_max"].as_str()) {
         if max.len() >= 16 {
             let listing = format!(
                 "pgbackrest --stanza={s} --io-timeout={io_timeout} --output=json repo-ls {dir}",

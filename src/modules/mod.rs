@@ -14,6 +14,7 @@ mod debug;
 mod fail;
 mod file;
 mod lineinfile;
+mod patroni_api;
 mod pg_leader;
 pub mod pgbackrest_words;
 mod pitr;
@@ -112,9 +113,8 @@ fn spec(module: &str) -> &'static [&'static str] {
         "set_fact" => &["*"],
         "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
         "fail" => &["msg"],
-        "backup_info" => &["stanza", "missing_ok", "io_timeout"],
+        "backup_info" => &["stanza", "missing_ok", "io_timeout", "window_time"],
         "pitr" => &["step"],
-        "pg_leader" => &[],
         _ => &[],
     }
 }

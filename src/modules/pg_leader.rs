@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Ctx, Failure, Outcome};
+use super::{patroni_api, Ctx, Failure, Outcome};
 use crate::transport::quote;
 
 /// What one member saw.
@@ -82,41 +82,20 @@ pub fn decide(seen: &Seen, me: &str, patroni: bool) -> (bool, Option<String>, St
     }
 }
 
-fn str_var<'a>(ctx: &'a Ctx<'_>, key: &str) -> Option<&'a str> {
-    ctx.vars.get(key).and_then(Value::as_str)
-}
-
 pub async fn run(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let cluster = str_var(ctx, "pg_cluster")
-        .ok_or_else(|| Failure::Args("pg_leader needs pg_cluster on the host".into()))?
-        .to_string();
-    let me = str_var(ctx, "ansible_host").unwrap_or(ctx.host).to_string();
-    let num = |key: &str, default: u64| {
-        ctx.vars
-            .get(key)
-            .and_then(|v| {
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
-            .unwrap_or(default)
-    };
-    let port = num("pg_port", 5432);
-    let patroni_port = num("patroni_port", 8008);
-    let patroni = ctx
-        .vars
-        .get("patroni_enabled")
-        .and_then(crate::inventory::domain_bool)
-        .unwrap_or(false);
-    let dbsu = str_var(ctx, "pg_dbsu").unwrap_or("postgres").to_string();
+    // the member's identity and settings, read as the PITR reads them
+    let m = crate::pitr::Member::from_vars(ctx.vars).map_err(Failure::Args)?;
+    let me = m.address.as_str();
     let script = format!(
         r#"{api}cd /
 out=$(runuser -u {dbsu} -- psql -p {port} -d postgres -AXtwq -F '|' -c "select pg_is_in_recovery(), coalesce((select sender_host from pg_stat_wal_receiver limit 1), '')" 2>/dev/null) && echo "pg=$out"
 if [ {patroni} = 1 ]; then echo "==patroni"; api {url}; fi
 "#,
-        api = super::pitr::API,
-        dbsu = quote(&dbsu),
-        patroni = u8::from(patroni),
-        url = quote(&format!("http://{me}:{patroni_port}/cluster")),
+        api = patroni_api::API,
+        dbsu = quote(&m.dbsu),
+        port = m.port,
+        patroni = u8::from(m.patroni),
+        url = quote(&format!("http://{me}:{}/cluster", m.patroni_port)),
     );
     let out = ctx.exec(&script, None).await?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -138,19 +117,12 @@ if [ {patroni} = 1 ]; then echo "==patroni"; api {url}; fi
             .as_ref()
             .and_then(|p| p.get(1).cloned())
             .filter(|u| !u.is_empty()),
-        patroni_leader: api.as_ref().and_then(|v| {
-            v["members"].as_array()?.iter().find_map(|m| {
-                (m["role"] == "leader" && m["state"] == "running").then(|| {
-                    (
-                        m["name"].as_str().unwrap_or("").to_string(),
-                        m["host"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-            })
-        }),
+        patroni_leader: api.as_ref().and_then(patroni_api::running_leader),
         patroni_answered: api.is_some(),
     };
-    let (leads, host, how) = decide(&seen, &me, patroni);
+    let cluster = m.cluster.as_str();
+    let patroni = m.patroni;
+    let (leads, host, how) = decide(&seen, me, patroni);
     // The leader's name in the inventory: a member of the same cluster with that address.
     let name = host.as_deref().and_then(|addr| {
         ctx.inv.hosts.iter().find_map(|h| {

@@ -58,11 +58,7 @@ impl Text {
                 let _ = out.flush();
             }
             Some(file) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0);
-                let stamp = crate::pitr::PgTime::from_epoch(now).utc();
+                let stamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S+00");
                 let mut lines = String::new();
                 for line in text.lines().filter(|l| !l.is_empty()) {
                     lines.push_str(&format!("{stamp} | {line}\n"));

@@ -264,20 +264,35 @@ pub fn pitr_of_pg_test_full_run() {
     let list = format!("{PATRONICTL} list pg-test");
     println!("patronictl list before:\n{}", ok(TEST1, &list));
     let target = target_between(100, 50);
+    // --check walks the whole plan and changes nothing: Patroni and PostgreSQL run on
+    let pids = || {
+        ok(
+            TEST1,
+            "systemctl show -p MainPID patroni; head -1 /pg/data/postmaster.pid",
+        )
+    };
+    let (pids_before, rows_before) = (pids(), rows(TEST1));
+    let check = pitr(&format!("{{\"time\": \"{target}\"}}"), &["--check"]);
+    assert_eq!(check.code, 0, "{}", check.all());
+    check.stdout_has(&["would pause Patroni", "would stop Patroni", "would delete"]);
+    assert_eq!((pids(), rows(TEST1)), (pids_before, rows_before));
     let run = pitr(&format!("{{\"time\": \"{target}\"}}"), &[]);
     assert_eq!(run.code, 0, "{}", run.all());
-    // the plan says who is restored and who is re-initialised, and why
+    // the plan says who is restored and who is re-initialised, and why (on stderr, with the
+    // question), then what each step did
     for needle in [
         "127.0.10.11 (pg-test primary): STOP Patroni (paused) and PostgreSQL and REPLACE /pg/data",
         "127.0.10.12 (pg-test replica): STOP Patroni (paused) and PostgreSQL; in 'up', Patroni REPLACES /pg/data",
         "re-initialised, not restored",
+    ] {
+        assert!(run.stderr.contains(needle), "wanted {needle:?}: {}", run.all());
+    }
+    run.stdout_has(&[
         "Patroni paused",
         "deleted",
         "in service under Patroni: the leader of pg-test",
         "re-initialised by Patroni from the leader 127.0.10.11",
-    ] {
-        assert!(run.all().contains(needle), "wanted {needle:?}: {}", run.all());
-    }
+    ]);
     // the order, as the plan's lockstep makes it
     let at = |s: &str| run.stdout.find(s).unwrap_or(usize::MAX);
     let order = [
@@ -372,18 +387,12 @@ pub fn pitr_up_with_etcd_down() {
     let up = pitr(&spec, &["-t", "up"]);
     ok(META, "systemctl start etcd");
     assert_eq!(up.code, 2, "{}", up.all());
-    for needle in [
+    up.stdout_has(&[
         "does not answer",
         "state: the restored primary 127.0.10.11 is as 'pitr' left it",
         "next:",
         "-t up",
-    ] {
-        assert!(
-            up.stdout.contains(needle),
-            "wanted {needle:?}: {}",
-            up.stdout
-        );
-    }
+    ]);
     assert!(
         !up.stdout.contains("TASK [start the primary]"),
         "{}",
@@ -414,17 +423,11 @@ pub fn pitr_with_a_replica_that_fails_to_start() {
         "rm -f /etc/systemd/system/patroni.service.d/broken.conf && systemctl daemon-reload",
     );
     assert_eq!(run.code, 2, "{}", run.all());
-    for needle in [
+    run.stdout_has(&[
         "replica 127.0.10.13 did not come back",
         "The primary 127.0.10.11 keeps serving",
         "patronictl -c /etc/patroni/patroni.yml reinit pg-test",
-    ] {
-        assert!(
-            run.stdout.contains(needle),
-            "wanted {needle:?}: {}",
-            run.stdout
-        );
-    }
+    ]);
     let recap = run.stdout.split("PLAY RECAP").nth(1).unwrap_or_default();
     assert!(
         recap
@@ -487,16 +490,10 @@ pub fn after_a_failover_backups_follow_the_leader_and_pitr_refuses() {
     // a limit that leaves the leader out backs up nothing, and says so
     let run = pgplay(&["pgsql-backup", "-l", "127.0.10.11", "--output", "text"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    for needle in [
+    run.stdout_has(&[
         "the leader of pg-test is 127.0.10.12",
         "which this run's limit leaves out: no backup was made; use -l pg-test",
-    ] {
-        assert!(
-            run.stdout.contains(needle),
-            "wanted {needle:?}: {}",
-            run.stdout
-        );
-    }
+    ]);
     // pg-backup from cron on the old primary: not the leader, nothing done (exit 3)
     let (code, _, err) = ssh(TEST1, "su - postgres -c '/pg/bin/pg-backup incr'");
     assert_eq!(code, 3, "{err}");
@@ -508,13 +505,11 @@ pub fn after_a_failover_backups_follow_the_leader_and_pitr_refuses() {
         ),
     );
     assert_eq!(run.code, 2, "{}", run.all());
-    for needle in [
+    run.stdout_has(&[
         "Patroni's leader is pg-test-2 (127.0.10.12), but the inventory names 127.0.10.11 the primary",
         "nothing was changed",
         "switchover --leader pg-test-2 --candidate pg-test-1 --force pg-test",
-    ] {
-        assert!(run.stdout.contains(needle), "wanted {needle:?}: {}", run.stdout);
-    }
+    ]);
     assert!(!run.stdout.contains("TASK [pause]"), "{}", run.stdout);
     assert_eq!(back.0, 0, "switch back: {back:?}");
     healthy();

@@ -53,6 +53,17 @@ impl Run {
             .collect()
     }
 
+    /// Assert that stdout holds every needle (the whole run is shown when one is missing).
+    pub fn stdout_has(&self, needles: &[&str]) {
+        for needle in needles {
+            assert!(
+                self.stdout.contains(needle),
+                "wanted {needle:?}: {}",
+                self.all()
+            );
+        }
+    }
+
     pub fn all(&self) -> String {
         format!(
             "exit {}\n--- stdout\n{}\n--- stderr\n{}",

@@ -15,7 +15,6 @@ mod cleanup;
 mod config;
 mod discard;
 mod patroni;
-pub use patroni::API;
 mod preflight;
 mod recovery;
 mod restore;

@@ -6,28 +6,16 @@
 //! Patroni, which must lead and accept writes), [`join`] (each replica emptied or moved aside
 //! and re-initialised by Patroni from the new leader, one at a time) and `resume`.
 //!
-//! Patroni's REST API is asked with python3 (Patroni's own interpreter, so it is there);
-//! `patronictl` runs as the dbsu with Pigsty's `/etc/patroni/patroni.yml`.
+//! Patroni's REST API is read through `super::super::patroni_api`; `patronictl` runs as the
+//! dbsu with Pigsty's `/etc/patroni/patroni.yml`.
 
 use serde_json::Value;
 
 use super::{as_dbsu, env, kv, rerun, sh, skip, stderr, stdout, stuck, Ctx, Failure, Job, Outcome};
+use crate::modules::patroni_api::API;
 use crate::transport::quote;
 
 pub const CONF: &str = "/etc/patroni/patroni.yml";
-
-/// Shell: `api URL` prints the body of a GET (also of an error status); exit 7 when the
-/// connection is refused (nothing listens), 28 for any other failure (a timeout, a dead host).
-pub const API: &str = r#"api() { python3 -c '
-import sys, urllib.request, urllib.error
-try:
-    sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())
-except urllib.error.HTTPError as e:
-    sys.stdout.write(e.read().decode())
-except Exception as e:
-    sys.exit(7 if isinstance(getattr(e, "reason", e), ConnectionRefusedError) else 28)
-' "$1"; }
-"#;
 
 fn not_patroni(job: &Job) -> Option<Outcome> {
     if job.rehearsal {
@@ -80,10 +68,7 @@ pub async fn pause_or_resume(ctx: &Ctx<'_>, job: &Job, pause: bool) -> Result<Ou
         o.msg = Some(format!("would {verb} Patroni on {}", job.member.cluster));
         return Ok(o);
     }
-    let script = format!(
-        "cd /\nout=$({cmd} 2>&1); rc=$?\nprintf '%s\\n' \"$out\"\nexit $rc\n",
-        cmd = patronictl(job, verb)
-    );
+    let script = format!("cd /\n{} 2>&1\n", patronictl(job, verb));
     let out = sh(ctx, &script, None).await?;
     let text = stdout(&out);
     let mut o = if out.status == 0 {
@@ -142,7 +127,7 @@ pub async fn stop(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         return Ok(o);
     }
     let script = format!(
-        "if ! systemctl is-active --quiet patroni; then echo state=stopped; exit 0; fi\necho state=running\n[ {check} = 1 ] && exit 0\nsystemctl stop patroni || exit 3\nsystemctl is-active --quiet patroni && exit 4\necho stopped=1\n",
+        "if ! systemctl is-active --quiet patroni; then echo state=stopped; exit 0; fi\necho state=running\n[ {check} = 1 ] && exit 0\nsystemctl stop patroni || exit 3\nsystemctl is-active --quiet patroni && exit 4\n",
         check = u8::from(ctx.check)
     );
     let out = sh(ctx, &script, None).await?;
@@ -196,6 +181,18 @@ fn etcd_endpoints(ctx: &Ctx<'_>) -> Vec<String> {
             format!("https://{}:{port}", host.conn.address)
         })
         .collect()
+}
+
+/// Shell: etcdctl's settings as Pigsty's etcd role lays them out (v3 API, the root user with
+/// the password read into `$pw`, TLS with /etc/etcd's CA and, when present, its certificate).
+fn etcdctl_env(endpoints: &[String]) -> String {
+    format!(
+        r#"export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={} ETCDCTL_USER="root:$pw" ETCDCTL_DIAL_TIMEOUT=5s ETCDCTL_COMMAND_TIMEOUT=15s
+[ -r /etc/etcd/ca.crt ] && export ETCDCTL_CACERT=/etc/etcd/ca.crt
+[ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
+"#,
+        quote(&endpoints.join(","))
+    )
 }
 
 /// `etcd` (delegated to the first etcd host): clear `<pg_namespace>/<pg_cluster>/` so that
@@ -252,10 +249,7 @@ pub async fn etcd(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     let read = format!(
         r#"{api}cd /
 IFS= read -r pw
-export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={endpoints} ETCDCTL_USER="root:$pw" ETCDCTL_DIAL_TIMEOUT=5s ETCDCTL_COMMAND_TIMEOUT=15s
-for f in ca.crt; do [ -r /etc/etcd/$f ] && export ETCDCTL_CACERT=/etc/etcd/$f; done
-[ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
-command -v etcdctl > /dev/null || {{ echo "etcdctl is not installed on this etcd host" >&2; exit 10; }}
+{etcdctl}command -v etcdctl > /dev/null || {{ echo "etcdctl is not installed on this etcd host" >&2; exit 10; }}
 keys=$(etcdctl get {prefix} --prefix --keys-only 2>&1) || {{ printf 'etcd at %s does not answer (%s)\n' "$ETCDCTL_ENDPOINTS" "$(printf '%s\n' "$keys" | grep -v '^{{' | tail -1)" >&2; exit 11; }}
 printf '%s\n' "$keys" | grep -v '^$' | sed 's/^/key=/'
 for u in {members}; do api "$u" > /dev/null 2>&1 && echo "alive=$u"; done
@@ -263,7 +257,7 @@ echo "==patroni"; api {primary_api}; echo
 echo "==config"; etcdctl get {config} --print-value-only
 "#,
         api = API,
-        endpoints = quote(&endpoints.join(",")),
+        etcdctl = etcdctl_env(&endpoints),
         prefix = quote(&prefix),
         config = quote(&format!("{prefix}config")),
         primary_api = quote(&primary_api),
@@ -301,7 +295,8 @@ echo "==config"; etcdctl get {config} --print-value-only
         .is_some_and(|v| {
             v["state"] == "running" && matches!(v["role"].as_str(), Some("master" | "primary"))
         });
-    if leads {
+    // (check mode: `down` only said what it would do, so Patroni still runs everywhere)
+    if leads && !ctx.check {
         let mut o = Outcome::ok(false);
         o.msg = Some(format!(
             "Patroni already leads {} on {}: its keys in etcd are current and stay",
@@ -313,7 +308,7 @@ echo "==config"; etcdctl get {config} --print-value-only
         .lines()
         .filter_map(|l| l.strip_prefix("alive="))
         .collect();
-    if !alive.is_empty() {
+    if !alive.is_empty() && !ctx.check {
         return Ok(stuck(
             format!(
                 "Patroni still runs on another member of {} ({}): with the cluster's keys cleared it would take the cluster for itself, so nothing was cleared",
@@ -372,14 +367,11 @@ echo "==config"; etcdctl get {config} --print-value-only
     let write = format!(
         r#"cd /
 IFS= read -r pw; IFS= read -r config
-export ETCDCTL_API=3 ETCDCTL_ENDPOINTS={endpoints} ETCDCTL_USER="root:$pw" ETCDCTL_DIAL_TIMEOUT=5s ETCDCTL_COMMAND_TIMEOUT=15s
-[ -r /etc/etcd/ca.crt ] && export ETCDCTL_CACERT=/etc/etcd/ca.crt
-[ -r /etc/etcd/server.crt ] && [ -r /etc/etcd/server.key ] && export ETCDCTL_CERT=/etc/etcd/server.crt ETCDCTL_KEY=/etc/etcd/server.key
-n=$(etcdctl del {prefix} --prefix) || exit 12
+{etcdctl}n=$(etcdctl del {prefix} --prefix) || exit 12
 echo "deleted=$n"
 if [ -n "$config" ]; then printf '%s' "$config" | etcdctl put {config} > /dev/null || exit 13; echo "config=1"; fi
 "#,
-        endpoints = quote(&endpoints.join(",")),
+        etcdctl = etcdctl_env(&endpoints),
         prefix = quote(&prefix),
         config = quote(&format!("{prefix}config")),
     );
@@ -569,50 +561,4 @@ echo "the replica does not stream from {primary} after an hour: Patroni says $(a
         )
     });
     Ok(o)
-}
-
-/// Who leads the member's cluster according to Patroni (asked on the member's own REST
-/// API): `Ok(Some((name, host)))`, `Ok(None)` when Patroni does not answer or names no
-/// running leader (after `down`, for instance); the text says which, or (with a leader)
-/// is this member's own name in Patroni.
-pub async fn leader(
-    ctx: &Ctx<'_>,
-    job: &Job,
-) -> Result<(Option<(String, String)>, String), Failure> {
-    let script = format!(
-        "{API}api {} ; echo \"\nrc=$?\"",
-        quote(&api_url(job, "cluster"))
-    );
-    let out = sh(ctx, &script, None).await?;
-    let text = stdout(&out);
-    let (body, _) = text.rsplit_once("\nrc=").unwrap_or((&text, ""));
-    let Ok(v) = serde_json::from_str::<Value>(body.trim()) else {
-        return Ok((
-            None,
-            format!(
-                "Patroni does not answer on {}:{} (stopped?)",
-                job.member.address, job.member.patroni_port
-            ),
-        ));
-    };
-    let found = v["members"].as_array().and_then(|ms| {
-        ms.iter()
-            .find(|m| m["role"] == "leader" && m["state"] == "running")
-    });
-    let me = v["members"]
-        .as_array()
-        .and_then(|ms| ms.iter().find(|m| m["host"] == job.member.address.as_str()))
-        .and_then(|m| m["name"].as_str())
-        .unwrap_or("")
-        .to_string();
-    Ok(match found {
-        Some(m) => (
-            Some((
-                m["name"].as_str().unwrap_or("").to_string(),
-                m["host"].as_str().unwrap_or("").to_string(),
-            )),
-            me,
-        ),
-        None => (None, "Patroni names no running leader".into()),
-    })
 }

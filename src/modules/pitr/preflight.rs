@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::{
     env, kv, rerun, sections, sh, skip, stderr, stdout, stuck, Ctx, Failure, Outcome, PSQL,
 };
+use crate::modules::patroni_api;
 use crate::pitr::wal::{parse_dump, parse_history, Archive, DUMP_FILTER};
 use crate::pitr::window::{self, Dumps};
 use crate::pitr::{info::StanzaInfo, Job, Segment, Target, DEFAULT_SEG_SIZE};
@@ -23,6 +24,9 @@ struct Probe {
     unsupported: Vec<String>,
     live_pid: Option<String>,
     live_primary: bool,
+    /// Patroni's `GET /cluster` on this member (Null when it does not answer); None without
+    /// Patroni or in a rehearsal.
+    patroni: Option<Value>,
 }
 
 pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
@@ -36,20 +40,17 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     // Under Patroni the inventory's primary must be the leader: the PITR restores the
     // primary and has the others copy it, and a leader elsewhere would be a member the
     // playbook treats as a replica. Refused, before anything is stopped, with the way out.
-    let ha = if job.member.patroni && !job.rehearsal {
-        let (lead, why) = super::patroni::leader(ctx, job).await?;
-        let me = if lead.is_some() && !why.is_empty() {
-            why.clone()
-        } else {
-            format!("<{}'s member name>", job.member.host)
-        };
-        match lead {
+    let ha = match &probe.patroni {
+        None => String::new(),
+        Some(cluster) => match patroni_api::running_leader(cluster) {
             Some((name, host)) if host != job.member.address => {
+                let me = patroni_api::member_at(cluster, &job.member.address)
+                    .unwrap_or_else(|| format!("<{}'s member name>", job.member.host));
                 return Ok(stuck(
                     format!(
-                        "preflight refused the PITR of {cluster}: Patroni's leader is {name} ({host}), but the inventory names {me} the primary (pg_role: primary). pgsql-pitr restores the inventory's primary and re-initialises the other members from it, so it does not follow a failover on its own",
+                        "preflight refused the PITR of {cluster}: Patroni's leader is {name} ({host}), but the inventory names {primary} the primary (pg_role: primary). pgsql-pitr restores the inventory's primary and re-initialises the other members from it, so it does not follow a failover on its own",
                         cluster = job.member.cluster,
-                        me = job.member.host,
+                        primary = job.member.host,
                     ),
                     "nothing was changed: Patroni and PostgreSQL run as they were",
                     &format!(
@@ -60,10 +61,12 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
                 ));
             }
             Some((name, _)) => format!("Patroni's leader is {name}, this member: it is restored; the others are re-initialised from it by Patroni in 'up'"),
-            None => format!("{why}: the leader was not checked (after 'down' that is expected)"),
-        }
-    } else {
-        String::new()
+            None if cluster.is_null() => format!(
+                "Patroni does not answer on {}:{} (stopped?): the leader was not checked (after 'down' that is expected)",
+                job.member.address, job.member.patroni_port
+            ),
+            None => "Patroni names no running leader: the leader was not checked (after 'down' that is expected)".into(),
+        },
     };
     if let Some(refusal) = check_target_dir(ctx, job).await? {
         return Ok(refusal);
@@ -280,13 +283,14 @@ async fn probe(ctx: &Ctx<'_>, job: &Job) -> Result<Probe, Failure> {
         .unwrap_or_else(|| job.member.repo.clone());
     let keys: Vec<String> = repo.keys().map(|k| quote(k)).collect();
     let script = format!(
-        r#"{env}{psql}
+        r#"{env}{psql}{api}
 command -v pgbackrest > /dev/null || {{ echo "pgbackrest is not installed on this host" >&2; exit 90; }}
 echo "cpus=$(nproc)"
 echo "version=$(pgbackrest version 2>/dev/null | awk '{{print $2}}')"
 echo "segsize=$("$BIN/pg_controldata" "$LIVE" 2>/dev/null | awk -F: '/Bytes per WAL segment/ {{gsub(/ /, "", $2); print $2}}')"
 pid=$(pg_pid "$LIVE"); echo "live_pid=$pid"
 if [ -n "$pid" ]; then echo "live_recovery=$(q "$LIVEPORT" -c 'select pg_is_in_recovery()' 2>/dev/null)"; fi
+if [ {patroni} = 1 ]; then echo "patroni=$(api {cluster_url} | tr -d '\n')"; fi
 opts=$(dbsu pgbackrest --log-level-console=off help restore 2>/dev/null; dbsu pgbackrest --log-level-console=off help backup 2>/dev/null)
 for key in {keys}; do
   opt="repo-$(printf '%s' "$key" | tr _ - )"
@@ -296,6 +300,12 @@ done
 "#,
         env = env(job),
         psql = PSQL,
+        api = patroni_api::API,
+        patroni = u8::from(job.member.patroni && !job.rehearsal),
+        cluster_url = quote(&format!(
+            "http://{}:{}/cluster",
+            job.member.address, job.member.patroni_port
+        )),
         keys = if keys.is_empty() {
             "''".to_string()
         } else {
@@ -329,6 +339,11 @@ done
         unsupported,
         live_primary: live_pid.is_some() && m.get("live_recovery").map(String::as_str) == Some("f"),
         live_pid,
+        patroni: (job.member.patroni && !job.rehearsal).then(|| {
+            m.get("patroni")
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or(Value::Null)
+        }),
     })
 }
 

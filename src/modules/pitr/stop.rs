@@ -23,11 +23,12 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         r#"{env}
 pid=$(pg_pid "$DATA")
 if [ -z "$pid" ]; then echo "state=stopped"; exit 0; fi
+echo "state=running"; echo "pid=$pid"
+# (check mode: stop_patroni only said it would stop Patroni, so it may still run)
+if [ {check} = 1 ]; then exit 0; fi
 if [ {patroni} = 1 ] && systemctl is-active --quiet patroni 2>/dev/null; then
   echo "Patroni runs on this host: it would start PostgreSQL again or fail over (stop it first: -t stop_patroni)" >&2; exit 3
 fi
-echo "state=running"; echo "pid=$pid"
-if [ {check} = 1 ]; then exit 0; fi
 if [ {flush} = 1 ] && [ "$(dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwqc 'select pg_is_in_recovery()' 2>/dev/null)" = f ]; then
   dbsu "$BIN/psql" -p "$LIVEPORT" -d postgres -AXtwq -c 'select txid_current()' -c 'select pg_switch_wal()' > /dev/null 2>&1 && echo "switched=1"
   i=0; while [ $i -lt 300 ]; do
