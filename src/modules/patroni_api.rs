@@ -46,14 +46,14 @@ mod tests {
     #[test]
     fn reads_the_leader_and_a_members_name() {
         let v = serde_json::json!({"members": [
-            {"name": "pg-test-1", "role": "replica", "state": "running", "host": "10.0.0.1"},
-            {"name": "pg-test-2", "role": "leader", "state": "running", "host": "10.0.0.2"},
+            {"name": "pg-test-1", "role": "replica", "state": "running", "host": "127.0.50.1"},
+            {"name": "pg-test-2", "role": "leader", "state": "running", "host": "127.0.50.2"},
         ]});
         assert_eq!(
             running_leader(&v),
-            Some(("pg-test-2".into(), "10.0.0.2".into()))
+            Some(("pg-test-2".into(), "127.0.50.2".into()))
         );
-        assert_eq!(member_at(&v, "10.0.0.1").as_deref(), Some("pg-test-1"));
+        assert_eq!(member_at(&v, "127.0.50.1").as_deref(), Some("pg-test-1"));
         let stopped = serde_json::json!({"members": [
             {"name": "a", "role": "leader", "state": "stopped", "host": "h"}]});
         assert_eq!(running_leader(&stopped), None);

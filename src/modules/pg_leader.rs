@@ -175,16 +175,16 @@ mod tests {
 
     #[test]
     fn patroni_names_the_leader_and_postgres_must_agree() {
-        let me = "10.0.0.2";
+        let me = "127.0.50.2";
         // after a failover: this member, the inventory's replica, leads
         let (leads, host, _) = decide(&seen(Some(false), None, Some(me)), me, true);
         assert!(leads);
         assert_eq!(host.as_deref(), Some(me));
         // the inventory's primary, now a replica
-        let (leads, host, how) = decide(&seen(Some(true), Some(me), Some(me)), "10.0.0.1", true);
+        let (leads, host, how) = decide(&seen(Some(true), Some(me), Some(me)), "127.0.50.1", true);
         assert!(!leads);
         assert_eq!(host.as_deref(), Some(me));
-        assert!(how.contains("Patroni's leader is m-10.0.0.2"), "{how}");
+        assert!(how.contains("Patroni's leader is m-127.0.50.2"), "{how}");
         // Patroni says leader, PostgreSQL still in recovery (promoting): not used
         let (leads, _, how) = decide(&seen(Some(true), None, Some(me)), me, true);
         assert!(!leads, "{how}");
