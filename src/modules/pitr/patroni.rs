@@ -127,7 +127,7 @@ pub async fn stop(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         return Ok(o);
     }
     let script = format!(
-        "if ! systemctl is-active --quiet patroni; then echo state=stopped; exit 0; fi\necho state=running\n[ {check} = 1 ] && exit 0\nsystemctl stop patroni || exit 3\nsystemctl is-active --quiet patroni && exit 4\n",
+        "if ! systemctl is-active --quiet patroni; then echo state=stopped; exit 0; fi\necho state=running\n[ {check} = 1 ] && exit 0\nsystemctl stop patroni || exit 3\n! systemctl is-active --quiet patroni || exit 4\n",
         check = u8::from(ctx.check)
     );
     let out = sh(ctx, &script, None).await?;
