@@ -6,11 +6,21 @@ use std::process::Command;
 
 pub use crate::run::Run;
 
-/// Where the test fleet keeps its state (separate from a user's own fleet).
-pub const FLEET_DIR: &str = "/var/tmp/pgplay-it-fleet";
+/// Where the test fleet keeps its state (separate from a user's own fleet);
+/// `PGPLAY_IT_FLEET_DIR` moves it, so that two checkouts can run the suite side by side.
+fn fleet_dir() -> String {
+    std::env::var("PGPLAY_IT_FLEET_DIR").unwrap_or_else(|_| "/var/tmp/pgplay-it-fleet".into())
+}
 
-/// The test fleet's hosts are 127.0.40.x, away from the 127.0.20.x of a user's own fleet.
-pub const FLEET_BASE: u8 = 40;
+/// The test fleet's hosts are 127.0.40.x, away from the 127.0.20.x of a user's own fleet;
+/// `PGPLAY_IT_FLEET_BASE` (a number, 30..=49) picks another third octet.
+fn fleet_base() -> u8 {
+    std::env::var("PGPLAY_IT_FLEET_BASE")
+        .ok()
+        .and_then(|v| v.parse::<u8>().ok())
+        .filter(|b| (30..=49).contains(b))
+        .unwrap_or(40)
+}
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,8 +35,8 @@ fn fleet_cmd(args: &[&str]) -> Result<String, String> {
         "sandbox/fleet",
         args,
         &[
-            ("PGPLAY_FLEET_DIR", FLEET_DIR.to_string()),
-            ("PGPLAY_FLEET_BASE", FLEET_BASE.to_string()),
+            ("PGPLAY_FLEET_DIR", fleet_dir()),
+            ("PGPLAY_FLEET_BASE", fleet_base().to_string()),
         ],
     )
 }
@@ -37,7 +47,7 @@ impl Fleet {
         fleet_cmd(&["reset"])?;
         fleet_cmd(&["up", &n.to_string()])?;
         Ok(Fleet {
-            dir: PathBuf::from(FLEET_DIR),
+            dir: PathBuf::from(fleet_dir()),
         })
     }
 
@@ -56,7 +66,7 @@ impl Fleet {
     }
 
     pub fn addr(&self, i: usize) -> String {
-        format!("127.0.{FLEET_BASE}.{i}")
+        format!("127.0.{}.{i}", fleet_base())
     }
 
     pub fn key(&self) -> PathBuf {
