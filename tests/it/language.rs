@@ -243,7 +243,7 @@ pub fn ctrl_c_stops_new_work(fleet: &Fleet) {
         "slow.yml",
         "- hosts: all\n  tasks:\n    - name: slow\n      shell: touch /root/slow-started; sleep 2; touch /root/slow-done\n    - name: next\n      shell: touch /root/next-done\n",
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_pgplay"))
+    let child = std::process::Command::new(crate::support::bin())
         .args([
             pb.to_str().unwrap_or(""),
             "-i",
@@ -308,7 +308,7 @@ pub fn second_interrupt_stops_remote_work(fleet: &Fleet) {
         "long.yml",
         "- hosts: all\n  tasks:\n    - name: a long job as postgres\n      become: true\n      become_user: postgres\n      shell: echo $$ > /tmp/long.pid; sleep 60 & echo $! > /tmp/sleep.pid; wait $!; touch /tmp/long-done\n    - name: next\n      shell: touch /tmp/next-done\n",
     );
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pgplay"));
+    let mut cmd = std::process::Command::new(crate::support::bin());
     cmd.args([
         pb.to_str().unwrap_or(""),
         "-i",

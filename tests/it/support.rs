@@ -164,8 +164,28 @@ pub fn connection() -> Option<String> {
         .filter(|c| !c.is_empty())
 }
 
+/// The pgplay binary under test: cargo's build of this checkout, or `PGPLAY_BIN` (CI runs the
+/// suite again with the static release binary). A `PGPLAY_BIN` that is not a file fails the
+/// test rather than quietly testing another binary.
+pub fn bin() -> PathBuf {
+    match std::env::var_os("PGPLAY_BIN").filter(|v| !v.is_empty()) {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            assert!(p.is_file(), "PGPLAY_BIN={} is not a file", p.display());
+            p
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_pgplay")),
+    }
+}
+
 pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgplay"));
+    pgplay_env(cwd, args, &[])
+}
+
+/// pgplay in `cwd` (also its HOME) with these environment variables added.
+pub fn pgplay_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(bin());
+    cmd.envs(env.iter().copied());
     cmd.args(args);
     let is_inventory = args.first().is_some_and(|a| a.as_ref() == "inventory");
     if let (Some(c), false) = (connection(), is_inventory) {
