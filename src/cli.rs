@@ -1,12 +1,14 @@
 //! The command line, as an ansible-playbook user expects it (clap derive).
 //!
 //! `pgplay <PLAYBOOK> [flags]` runs a playbook; `pgplay inventory --list | --host H`
-//! prints the inventory like ansible-inventory. Flags are parsed here ("low" args) and
-//! turned into ready-to-use settings in `run.rs`.
+//! prints the inventory like ansible-inventory; `config`, `help`, `completions` and `man`
+//! explain pgplay itself. Flags are parsed here ("low" args) and lowered over ansible.cfg and
+//! the environment into ready-to-use settings in `settings.rs`. One definition serves the
+//! parser, `--help`, the shell completions and the man page.
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Connection {
@@ -33,6 +35,11 @@ pub enum Output {
 #[derive(Debug, Parser)]
 #[command(
     name = "pgplay",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "COMMAND",
+    subcommand_help_heading = "Commands",
     version = concat!(
         env!("CARGO_PKG_VERSION"),
         " (commit ",
@@ -41,32 +48,75 @@ pub enum Output {
         env!("PGPLAY_BUILD_DATE"),
         ")"
     ),
-    about = "Run Pigsty's backup and PITR playbooks over SSH, in parallel",
-    after_help = concat!(
-        "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",
-        "  node          node_crontab: /etc/crontab on every node\n",
-        "  node-rm       node_crontab removed (Pigsty's default crontab back)\n",
-        "  pgsql         pg_backup (pgBackRest, stanza, first backup), pg_crontab, pg_scripts\n",
-        "  pgsql-backup  a backup now on each cluster's leader, and the list of backups (-t info)\n",
-        "  pgsql-pitr    point-in-time recovery: down, pitr, up (Patroni and etcd included)\n",
-        "  pgsql-rm      pg_backup: remove a cluster's stanza (its backups)\n",
-        "Inventory: pgplay inventory --list | --host HOST\n",
-        "Exit codes: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable or the input did not parse, 5 bad options, 99 interrupted."
-    )
+    about = "Run Pigsty's backup and PITR playbooks over SSH, in parallel"
 )]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub run: PlaybookArgs,
+}
+
+/// The whole command line, with the list of built-in playbooks after the flags (from the
+/// table of playbooks, so that a new one is listed without touching this file).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut after = String::from(
+        "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",
+    );
+    let width = crate::playbook::builtin::playbook_names()
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    for (name, purpose) in crate::playbook::builtin::purposes() {
+        after.push_str(&format!("  {name:width$}  {purpose}\n"));
+    }
+    after.push_str(concat!(
+        "A playbook's tags, variables and examples: pgplay help PLAYBOOK (or PLAYBOOK --help).\n",
+        "Settings come from the flags, PGPLAY_* and ANSIBLE_* variables and ansible.cfg: pgplay config.\n",
+        "Exit codes: 0 ok, 1 error, 2 a host failed, 4 a host was unreachable or the input did not parse, 5 bad options, 99 interrupted."
+    ));
+    Cli::command().after_help(after)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the inventory as ansible-inventory does (--list, --host, --graph).
+    Inventory(InventoryArgs),
+    /// Show the settings in effect and where each came from (ansible.cfg, environment, default).
+    Config(ConfigArgs),
+    /// A playbook's tags, the variables it reads and examples.
+    Help {
+        /// A built-in playbook (or a playbook file's path); none: the list of them.
+        playbook: Option<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print pgplay's manual page (roff): pgplay man | man -l -
+    Man,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct PlaybookArgs {
     /// A built-in playbook by its bare name (pgsql, pgsql-pitr, ...; `.yml` optional), or a
     /// playbook file by its path (./site.yml, dir/x.yml, /abs/x.yml).
-    pub playbook: String,
+    #[arg(required = true)]
+    pub playbook: Option<String>,
 
-    /// Inventory file [default: ./pigsty.yml, then ~/pigsty/pigsty.yml].
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<PathBuf>,
+    /// Inventory file, or a host list `a,b,`; repeatable: the inventories are read as one
+    /// [default: ansible.cfg's inventory, else ./pigsty.yml, then ~/pigsty/pigsty.yml].
+    #[arg(short = 'i', long = "inventory", value_hint = clap::ValueHint::FilePath)]
+    pub inventory: Vec<PathBuf>,
 
     /// Limit to hosts matching this pattern (group, host, glob, `a,b`, `a:&b`, `a:!b`), or
-    /// `@FILE`: the patterns in FILE, one per line.
+    /// `@FILE`: the patterns in FILE, one per line. Repeatable: every -l counts (-l a -l b is
+    /// -l a,b).
     #[arg(short = 'l', long = "limit")]
-    pub limit: Option<String>,
+    pub limit: Vec<String>,
 
     /// Only run tasks with these tags (comma-separated, repeatable).
     #[arg(short = 't', long = "tags")]
@@ -88,13 +138,13 @@ pub struct PlaybookArgs {
     #[arg(short = 'D', long = "diff")]
     pub diff: bool,
 
-    /// How many hosts to work on at once.
-    #[arg(short = 'f', long = "forks", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
-    pub forks: u32,
+    /// How many hosts to work on at once [default: ansible.cfg forks, else 50].
+    #[arg(short = 'f', long = "forks", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub forks: Option<u32>,
 
-    /// Connection type.
-    #[arg(short = 'c', long = "connection", value_enum, default_value_t = Connection::Russh)]
-    pub connection: Connection,
+    /// Connection type [default: ansible.cfg transport, else russh].
+    #[arg(short = 'c', long = "connection", value_enum)]
+    pub connection: Option<Connection>,
 
     /// Remote user when the inventory sets no ansible_user [default: $USER].
     #[arg(short = 'u', long = "user")]
@@ -121,9 +171,9 @@ pub struct PlaybookArgs {
     #[arg(long = "accept-new-host-keys")]
     pub accept_new_host_keys: bool,
 
-    /// Connection timeout in seconds.
-    #[arg(short = 'T', long = "timeout", default_value_t = 10)]
-    pub timeout: u64,
+    /// Connection timeout in seconds [default: ansible.cfg timeout, else 10].
+    #[arg(short = 'T', long = "timeout")]
+    pub timeout: Option<u64>,
 
     /// Start at this task (by name), skipping the ones before it.
     #[arg(long = "start-at-task")]
@@ -153,14 +203,22 @@ pub struct PlaybookArgs {
     #[arg(long = "graph")]
     pub graph: bool,
 
+    /// Ask before each task: (y)es, (n)o: skip it on every host, (c)ontinue without asking.
+    #[arg(long = "step")]
+    pub step: bool,
+
     /// Also write every task's full output (as -v, secrets masked, lines stamped with the
-    /// time) to this file, appended [env: ANSIBLE_LOG_PATH, PGPLAY_LOG].
-    #[arg(long = "log")]
+    /// time) to this file, appended [default: ansible.cfg log_path, ANSIBLE_LOG_PATH].
+    #[arg(long = "log", value_hint = clap::ValueHint::FilePath)]
     pub log: Option<PathBuf>,
 
     /// Output format.
     #[arg(long = "output", value_enum, default_value_t = Output::Auto)]
     pub output: Output,
+
+    /// No colour, even on a terminal (also NO_COLOR, ANSIBLE_NOCOLOR, ansible.cfg nocolor).
+    #[arg(long = "no-color", alias = "no-colour")]
+    pub no_color: bool,
 
     /// Answer yes to the question a destructive playbook (pgsql-pitr) asks before it starts;
     /// needed when not on a terminal.
@@ -169,15 +227,12 @@ pub struct PlaybookArgs {
 }
 
 /// Show the inventory like ansible-inventory.
-#[derive(Debug, Parser)]
-#[command(
-    name = "pgplay inventory",
-    about = "Show the inventory as ansible-inventory does"
-)]
+#[derive(Debug, clap::Args)]
 pub struct InventoryArgs {
-    /// Inventory file [default: ./pigsty.yml, then ~/pigsty/pigsty.yml].
-    #[arg(short = 'i', long = "inventory")]
-    pub inventory: Option<PathBuf>,
+    /// Inventory file, or a host list `a,b,`; repeatable
+    /// [default: ansible.cfg's inventory, else ./pigsty.yml, then ~/pigsty/pigsty.yml].
+    #[arg(short = 'i', long = "inventory", value_hint = clap::ValueHint::FilePath)]
+    pub inventory: Vec<PathBuf>,
 
     /// Print every group, host and merged variable as JSON.
     #[arg(long = "list", conflicts_with_all = ["host", "graph"])]
@@ -191,18 +246,25 @@ pub struct InventoryArgs {
     #[arg(long = "graph")]
     pub graph: bool,
 
-    /// Limit to hosts matching this pattern.
+    /// Only these hosts (a pattern as for playbooks, or @FILE; repeatable): --list and
+    /// --graph show them and the groups that hold them.
     #[arg(short = 'l', long = "limit")]
-    pub limit: Option<String>,
+    pub limit: Vec<String>,
+}
+
+/// Show the settings in effect, like ansible-config dump.
+#[derive(Debug, clap::Args)]
+pub struct ConfigArgs {
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value_t = Output::Auto)]
+    pub output: Output,
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     #[test]
     fn help_lists_every_built_in_playbook() {
-        let cmd = super::PlaybookArgs::command();
+        let cmd = super::command();
         let help = cmd
             .get_after_help()
             .map(|h| h.to_string())

@@ -6,11 +6,13 @@
 //! (events rendered as text, JSON or progress bars). `run` wires them for the CLI.
 
 pub mod cli;
+pub mod config;
 pub mod crontab;
 pub mod error;
 pub mod exec;
 pub mod extra;
 pub mod guard;
+pub mod help;
 pub mod inventory;
 pub mod mask;
 pub mod modules;
@@ -21,6 +23,7 @@ pub mod report;
 pub mod run;
 pub mod scope;
 pub mod select;
+pub mod settings;
 pub mod template;
 pub mod transport;
 pub mod yaml;

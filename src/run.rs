@@ -4,16 +4,15 @@
 //! inventory and its typed variables, extra vars, the playbook, tags, the limit, the plan.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Connection, InventoryArgs, Output, PlaybookArgs};
+use crate::cli::{Cli, Command, Connection, InventoryArgs, Output, PlaybookArgs};
+use crate::config;
 use crate::error::{exit, Error, Result};
 use crate::exec::{Engine, Options, Transport};
 use crate::extra;
@@ -22,49 +21,58 @@ use crate::plan::Plan;
 use crate::playbook::{self, Playbook, TaskId};
 use crate::report::{self, Format};
 use crate::select::{self, Tags};
+use crate::settings::{self, Flags, Settings};
 
 pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
-    if args.get(1).and_then(|a| a.to_str()) == Some("inventory") {
-        let rest: Vec<_> = std::iter::once(args[0].clone())
-            .chain(args[2..].iter().cloned())
-            .collect();
-        return match InventoryArgs::try_parse_from(rest) {
-            Ok(a) => finish(inventory_cmd(&a)),
-            Err(e) => clap_exit(e),
-        };
+    if let Some(r) = crate::help::playbook_help_flag(&args) {
+        return finish(r);
     }
-    match PlaybookArgs::try_parse_from(args) {
-        Ok(mut a) => match limit_from_file(&a.limit).and_then(|l| {
-            a.limit = l;
-            playbook_cmd(&a)
-        }) {
+    use clap::FromArgMatches;
+    let cli = match crate::cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(c) => c,
+        Err(e) => return clap_exit(e),
+    };
+    match cli.command {
+        Some(Command::Inventory(a)) => finish(inventory_cmd(&a)),
+        Some(Command::Config(a)) => finish(crate::help::config_cmd(a.output == Output::Json)),
+        Some(Command::Help { playbook }) => finish(crate::help::help_cmd(playbook.as_deref())),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = crate::cli::command();
+            clap_complete::generate(shell, &mut cmd, "pgplay", &mut std::io::stdout());
+            exit::OK
+        }
+        Some(Command::Man) => finish(crate::help::man()),
+        None => match playbook_cmd(&cli.run) {
             Ok(code) => code,
             Err(e) => finish(Err(e)),
         },
-        Err(e) => clap_exit(e),
     }
 }
 
-/// The log file: `--log FILE`, else `ANSIBLE_LOG_PATH`, else `PGPLAY_LOG`; appended to,
-/// created readable by its owner only (output is masked, but it is still a fleet's record).
-fn open_log(a: &PlaybookArgs) -> Result<Option<std::fs::File>> {
-    let (path, from) = match &a.log {
-        Some(p) => (p.clone(), "--log"),
-        None => match ["ANSIBLE_LOG_PATH", "PGPLAY_LOG"].iter().find_map(|k| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(|v| (v, *k))
-        }) {
-            Some((v, k)) => (PathBuf::from(v), k),
-            None => return Ok(None),
-        },
+/// The configuration (ansible.cfg, environment) under the flags, its warnings said once.
+fn settings(f: &Flags) -> Result<Settings> {
+    let cfg = config::load()?;
+    for w in cfg.warnings() {
+        eprintln!("{w}");
+    }
+    settings::lower(f, &cfg, settings::no_color_env())
+}
+
+/// The log file, appended to, created readable by its owner only (output is masked, but it
+/// is still a fleet's record).
+fn open_log(s: &Settings) -> Result<Option<std::fs::File>> {
+    let Some((path, from)) = &s.log else {
+        return Ok(None);
     };
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .open(&path)
+        .open(path)
         .map(Some)
         .map_err(|e| {
             Error::usage(format!("{from} {}: {e}", path.display()))
@@ -72,11 +80,19 @@ fn open_log(a: &PlaybookArgs) -> Result<Option<std::fs::File>> {
         })
 }
 
-/// `-l @FILE` (as Ansible's retry files): one host pattern per line, blank lines and `#`
-/// comments skipped, joined into one limit.
-fn limit_from_file(limit: &Option<String>) -> Result<Option<String>> {
-    let Some(path) = limit.as_deref().and_then(|l| l.strip_prefix('@')) else {
-        return Ok(limit.clone());
+/// Every `-l` (each a pattern, or `@FILE` as Ansible's retry files: one pattern per line,
+/// blank lines and `#` comments skipped), joined into one limit: `-l a -l b` is `-l a,b`.
+fn limit_of(given: &[String]) -> Result<Option<String>> {
+    let mut all = Vec::new();
+    for l in given {
+        all.push(limit_from_file(l)?);
+    }
+    Ok((!all.is_empty()).then(|| all.join(",")))
+}
+
+fn limit_from_file(limit: &str) -> Result<String> {
+    let Some(path) = limit.strip_prefix('@') else {
+        return Ok(limit.to_string());
     };
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::usage(format!("-l @{path}: {e}"))
@@ -91,7 +107,7 @@ fn limit_from_file(limit: &Option<String>) -> Result<Option<String>> {
         return Err(Error::usage(format!("-l @{path}: the file names no host"))
             .with_hint("write one host or group pattern per line"));
     }
-    Ok(Some(patterns.join(",")))
+    Ok(patterns.join(","))
 }
 
 fn clap_exit(e: clap::Error) -> i32 {
@@ -112,75 +128,17 @@ fn finish(r: Result<()>) -> i32 {
     }
 }
 
-/// The inventory: `-i FILE`, `-i host1,host2,` (a host list, as Ansible: a value with a comma
-/// that is not a file), else ./pigsty.yml, else ~/pigsty/pigsty.yml.
-fn load_inventory(
-    given: &Option<PathBuf>,
-    extra: &[crate::yaml::Node],
-) -> Result<(String, Inventory)> {
-    if let Some(p) = given {
-        let text = p.to_string_lossy();
-        if text.contains(',') && !p.exists() {
-            return Ok((text.to_string(), host_list(&text, extra)?));
-        }
-        if !p.is_file() {
-            return Err(Error::usage(format!("-i {text}: no such file")).with_hint(
-                "give an inventory file (Pigsty's pigsty.yml) or a host list: -i 10.10.10.10,10.10.10.11,",
-            ));
-        }
-    }
-    let path = inventory_path(given)?;
-    let inv = inventory::load(&path, extra)?;
-    Ok((path, inv))
-}
-
-/// `-i a,b,`: the hosts, ungrouped, with no variables of their own.
-fn host_list(text: &str, extra: &[crate::yaml::Node]) -> Result<Inventory> {
-    let hosts: Vec<&str> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .collect();
-    if hosts.is_empty() {
-        return Err(Error::usage(format!(
-            "-i {text}: the host list names no host"
-        )));
-    }
-    let mut yaml = String::from("all:\n  hosts:\n");
-    for h in &hosts {
-        if h.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "/'\"{}#".contains(c))
-        {
-            return Err(Error::usage(format!(
-                "-i {text}: '{h}' is not a host name or address"
-            )));
-        }
-        yaml.push_str(&format!("    {}: {{}}\n", Value::String((*h).to_string())));
-    }
-    inventory::load_str("-i host list", &yaml, extra)
-}
-
-/// `-i`, else ./pigsty.yml, else ~/pigsty/pigsty.yml.
-fn inventory_path(given: &Option<PathBuf>) -> Result<String> {
-    if let Some(p) = given {
-        return Ok(p.to_string_lossy().into_owned());
-    }
-    let mut candidates = vec![PathBuf::from("pigsty.yml")];
-    if let Some(home) = dirs::home_dir() {
-        candidates.push(home.join("pigsty").join("pigsty.yml"));
-    }
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .map(|p| p.to_string_lossy().into_owned())
-        .ok_or_else(|| {
-            Error::usage("no inventory: ./pigsty.yml and ~/pigsty/pigsty.yml do not exist")
-                .with_hint("pass one with -i, e.g. -i inventory/sandbox.yml")
-        })
-}
-
 fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
-    let (path, inv) = load_inventory(&a.inventory, &[])?;
+    let s = settings(&Flags {
+        inventory: &a.inventory,
+        ..Flags::default()
+    })?;
+    let (path, inv) = inventory::load_sources(&s.inventories, &[])?;
+    let only = match limit_of(&a.limit)? {
+        Some(l) => Some(inventory::select(&inv, &l, true)?),
+        None => None,
+    };
+    let view = inventory::View::new(&inv, only.as_deref());
     for w in crate::scope::warnings(&inv) {
         eprint!("{w}");
     }
@@ -192,49 +150,20 @@ fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
                 None => err,
             }
         })?;
+        if !view.host(h) {
+            return Err(Error::usage(format!(
+                "--host {name}: the limit leaves this host out"
+            )));
+        }
         println!("{}", inventory::host_json(&inv, h));
         return Ok(());
     }
     if a.graph {
-        print!("{}", graph(&inv));
+        print!("{}", inventory::graph(&view));
         return Ok(());
     }
-    println!("{}", inventory::list_json(&inv));
+    println!("{}", inventory::list_json(&inv, only.as_deref()));
     Ok(())
-}
-
-/// `ansible-inventory --graph` style tree.
-fn graph(inv: &Inventory) -> String {
-    fn walk(inv: &Inventory, g: inventory::GroupId, depth: usize, out: &mut String) {
-        let group = inv.group(g);
-        // as ansible-inventory --graph: "  |" per level, "--" before every name below all
-        let lead = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}--", "  |".repeat(depth))
-        };
-        out.push_str(&format!("{lead}@{}:\n", group.name));
-        let mut children = group.children.clone();
-        if group.name == "all" {
-            children.sort_by_key(|c| inv.group(*c).name != "ungrouped");
-        }
-        for c in children {
-            walk(inv, c, depth + 1, out);
-        }
-        // all's own hosts are shown under ungrouped, as Ansible does
-        for h in group.hosts.iter().filter(|_| group.name != "all") {
-            out.push_str(&format!(
-                "{}--{}\n",
-                "  |".repeat(depth + 1),
-                inv.host(*h).name
-            ));
-        }
-    }
-    let mut out = String::new();
-    if let Some(all) = inv.find_group("all") {
-        walk(inv, all, 0, &mut out);
-    }
-    out
 }
 
 /// What was selected to run, per play.
@@ -243,10 +172,15 @@ struct Selection {
     tasks: Vec<Vec<TaskId>>,
 }
 
-fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Selection> {
+fn select_all(
+    a: &PlaybookArgs,
+    limit_text: Option<&str>,
+    inv: &Inventory,
+    pb: &Playbook,
+) -> Result<Selection> {
     let tags = Tags::new(&a.tags, &a.skip_tags);
     tags.check(pb)?;
-    let limit = match &a.limit {
+    let limit = match limit_text {
         Some(l) => Some(inventory::select(inv, l, true)?),
         None => None,
     };
@@ -286,7 +220,7 @@ fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Select
     if limit.is_some() && sel.hosts.iter().all(|h| h.is_empty()) {
         return Err(Error::usage(format!(
             "the limit '{}' matches hosts, but none of them is in any play of '{}'",
-            a.limit.clone().unwrap_or_default(),
+            limit_text.unwrap_or_default(),
             pb.name
         )));
     }
@@ -294,11 +228,16 @@ fn select_all(a: &PlaybookArgs, inv: &Inventory, pb: &Playbook) -> Result<Select
 }
 
 fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
+    let name = a
+        .playbook
+        .as_deref()
+        .ok_or_else(|| Error::usage("which playbook? pgplay --help lists them"))?;
     let extra_nodes = extra::parse_all(&a.extra_vars)?;
+    let limit = limit_of(&a.limit)?;
     if a.syntax_check {
         // as ansible-playbook --syntax-check: the playbook (and -e) are read and checked,
         // no inventory is needed and nothing runs
-        let pb = playbook::load(&a.playbook)?;
+        let pb = playbook::load(name)?;
         println!("playbook: {} ({})", pb.name, playbook::origin(&pb));
         return Ok(exit::OK);
     }
@@ -308,9 +247,22 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
             extra_vars.extend(m);
         }
     }
-    let (_, inv) = load_inventory(&a.inventory, &extra_nodes)?;
-    let pb = playbook::load(&a.playbook)?;
-    let sel = select_all(a, &inv, &pb)?;
+    let s = settings(&Flags {
+        inventory: &a.inventory,
+        forks: a.forks,
+        user: a.user.as_deref(),
+        private_key: a.private_key.as_ref(),
+        accept_new_host_keys: a.accept_new_host_keys,
+        timeout: a.timeout,
+        log: a.log.as_ref(),
+        connection: a.connection,
+        r#become: a.r#become,
+        become_user: a.become_user.as_deref(),
+        no_color: a.no_color,
+    })?;
+    let (_, inv) = inventory::load_sources(&s.inventories, &extra_nodes)?;
+    let pb = playbook::load(name)?;
+    let sel = select_all(a, limit.as_deref(), &inv, &pb)?;
 
     if a.list_hosts || a.list_tasks || a.list_tags {
         for w in crate::scope::warnings(&inv) {
@@ -340,13 +292,16 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         &pb,
         &sel.hosts,
         &sel.tasks,
-        a.limit.as_deref(),
+        limit.as_deref(),
         &extra_vars,
         a.check,
     )?;
     if !a.graph && !a.check && !crate::guard::confirm(&pb.name, &to_confirm, a.yes)? {
         eprintln!("not confirmed: nothing was done");
         return Ok(exit::ERROR);
+    }
+    if a.step && !a.graph {
+        crate::exec::stepper::check_terminal()?;
     }
     let mut plans = Vec::new();
     for (i, play) in pb.plays.iter().enumerate() {
@@ -367,21 +322,22 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     let opts = Options {
         check: a.check,
         diff: a.diff,
-        forks: a.forks as usize,
-        transport: match a.connection {
+        forks: s.forks,
+        transport: match s.connection {
             Connection::Russh => Transport::Russh,
             Connection::Openssh => Transport::Openssh,
             Connection::Local => Transport::Local,
         },
-        accept_new_host_keys: a.accept_new_host_keys,
+        accept_new_host_keys: s.accept_new_host_keys,
         known_hosts: a.known_hosts.clone(),
-        private_key: a.private_key.clone(),
-        user: a.user.clone(),
-        r#become: a.r#become,
-        become_user: a.become_user.clone(),
-        timeout: Duration::from_secs(a.timeout.max(1)),
+        private_key: s.private_key.clone(),
+        user: s.user.clone(),
+        r#become: s.r#become,
+        become_user: s.become_user.clone(),
+        timeout: s.timeout,
         extra_vars,
-        rerun: rerun(a),
+        rerun: rerun(a, name, &s),
+        step: a.step,
     };
     let format = match a.output {
         Output::Json => Format::Json,
@@ -400,12 +356,13 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     let pb = Arc::new(pb);
     let verbose = a.verbose;
     let diff = a.diff;
-    let log = open_log(a)?;
+    let color = s.color.on(std::io::stdout().is_terminal());
+    let log = open_log(&s)?;
     let code = runtime.block_on(async move {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let reporter = tokio::task::spawn_blocking(move || {
-            let mut r = report::reporter(format, verbose, diff, log);
+            let mut r = report::reporter(format, verbose, diff, log, color);
             while let Some(ev) = rx.blocking_recv() {
                 r.handle(&ev);
             }
@@ -472,20 +429,20 @@ async fn watch((mut int, mut term): Signals, engine: Arc<Engine>) {
 }
 
 /// This run's command line without tags (`... -t <step>` continues it).
-fn rerun(a: &PlaybookArgs) -> String {
+fn rerun(a: &PlaybookArgs, name: &str, s: &Settings) -> String {
     use crate::transport::quote;
-    let mut out = format!("pgplay {}", quote(&a.playbook));
-    if let Some(i) = &a.inventory {
+    let mut out = format!("pgplay {}", quote(name));
+    for i in &a.inventory {
         out.push_str(&format!(" -i {}", quote(&i.to_string_lossy())));
     }
-    if let Some(l) = &a.limit {
+    for l in &a.limit {
         out.push_str(&format!(" -l {}", quote(l)));
     }
     for e in &a.extra_vars {
         out.push_str(&format!(" -e {}", quote(e)));
     }
-    if a.connection != Connection::Russh {
-        out.push_str(&format!(" -c {:?}", a.connection).to_lowercase());
+    if a.connection.is_some_and(|c| c != Connection::Russh) {
+        out.push_str(&format!(" -c {:?}", s.connection).to_lowercase());
     }
     if a.yes {
         out.push_str(" --yes");

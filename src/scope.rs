@@ -33,6 +33,11 @@ impl Reads {
         self.everything || self.names.contains(name)
     }
 
+    /// The names read, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
     /// What the selected tasks of one play read, on the given hosts (their variables'
     /// templates count), with `-e`.
     pub fn of_play(

@@ -9,6 +9,7 @@
 
 mod pool;
 mod step;
+pub mod stepper;
 mod vars;
 
 use std::collections::{HashMap, VecDeque};
@@ -52,6 +53,8 @@ pub struct Options {
     pub extra_vars: Map<String, Value>,
     /// This run's command line without its tags, for "to continue, run ..." messages.
     pub rerun: String,
+    /// `--step`: ask before each task starts (on the terminal).
+    pub step: bool,
 }
 
 /// Per-host state carried across tasks and plays.
@@ -95,6 +98,8 @@ pub struct Engine {
     groups: Value,
     /// pgplay's own texts, whose words are not masked as free text (see `crate::mask`).
     vocabulary: Vec<&'static str>,
+    /// `--step`'s answers.
+    pub stepper: stepper::Stepper,
 }
 
 /// The outcome of a whole run.
@@ -159,6 +164,7 @@ impl Engine {
             inventory_mentions,
             groups: Value::Object(groups),
             vocabulary,
+            stepper: stepper::Stepper::default(),
         })
     }
 
@@ -381,6 +387,13 @@ impl Engine {
                     break;
                 };
                 ready.pop_front();
+                if self.opts.step && self.stepper.to_ask(play_index, step.task) {
+                    let name = play.tasks[step.task.0].name.clone();
+                    let answer = tokio::task::spawn_blocking(move || stepper::ask(&name))
+                        .await
+                        .unwrap_or(stepper::Answer::No);
+                    self.stepper.answer(play_index, step.task, answer);
+                }
                 let engine = self.clone();
                 let throttle = throttles.get(&step.task).cloned();
                 let hosts = hosts.clone();

@@ -166,6 +166,16 @@ async fn work_of(
     host: HostId,
     play_hosts: &[HostId],
 ) -> Done {
+    if engine.stepper.declined(play_index, task.id) {
+        let result = serde_json::json!({"changed": false, "skipped": true, "skip_reason": "answered no at --step"});
+        register(engine, task, host, result.clone());
+        return Done {
+            status: Status::Skipped,
+            msg: Some("answered no at --step".into()),
+            diff: None,
+            result,
+        };
+    }
     let (ctx_vars, dropped) = super::vars::context(engine, play_index, task, host, play_hosts);
     engine.learn_secrets(host, &ctx_vars);
     let explain = |e: &crate::template::TemplateError| super::vars::explain(e, &dropped);

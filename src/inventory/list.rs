@@ -9,11 +9,13 @@ use serde_json::{Map, Value};
 
 use super::{GroupId, HostId, Inventory};
 
-/// The whole inventory, as `ansible-inventory --list`.
-pub fn list_json(inv: &Inventory) -> String {
+/// The whole inventory, as `ansible-inventory --list`; with `only` (`--limit`), just those
+/// hosts and the groups that hold one of them.
+pub fn list_json(inv: &Inventory, only: Option<&[HostId]>) -> String {
+    let view = View::new(inv, only);
     let mut out = Map::new();
     let mut hostvars = Map::new();
-    for h in inv.host_ids() {
+    for h in inv.host_ids().filter(|h| view.host(*h)) {
         let host = inv.host(h);
         if !host.inventory_vars.is_empty() {
             hostvars.insert(
@@ -29,9 +31,47 @@ pub fn list_json(inv: &Inventory) -> String {
     out.insert("_meta".into(), Value::Object(meta));
     if let Some(all) = inv.find_group("all") {
         let mut seen = Vec::new();
-        format_group(inv, all, &mut seen, &mut out);
+        format_group(&view, all, &mut seen, &mut out);
     }
     pretty(&sorted(Value::Object(out)))
+}
+
+/// The part of an inventory a `--limit` leaves: its hosts, and the groups holding one of
+/// them (`all` always).
+pub struct View<'a> {
+    pub inv: &'a Inventory,
+    hosts: Option<Vec<bool>>,
+    groups: Vec<bool>,
+}
+
+impl<'a> View<'a> {
+    pub fn new(inv: &'a Inventory, only: Option<&[HostId]>) -> View<'a> {
+        let hosts = only.map(|ids| {
+            let mut keep = vec![false; inv.hosts.len()];
+            for h in ids {
+                keep[h.0] = true;
+            }
+            keep
+        });
+        let groups = (0..inv.groups.len())
+            .map(|g| match &hosts {
+                None => true,
+                Some(keep) => {
+                    inv.groups[g].name == "all"
+                        || inv.group_hosts(GroupId(g)).iter().any(|h| keep[h.0])
+                }
+            })
+            .collect();
+        View { inv, hosts, groups }
+    }
+
+    pub fn host(&self, h: HostId) -> bool {
+        self.hosts.as_ref().is_none_or(|keep| keep[h.0])
+    }
+
+    pub fn group(&self, g: GroupId) -> bool {
+        self.groups[g.0]
+    }
 }
 
 /// One host's variables, as `ansible-inventory --host H`.
@@ -39,18 +79,15 @@ pub fn host_json(inv: &Inventory, h: HostId) -> String {
     pretty(&sorted(Value::Object(inv.host(h).inventory_vars.clone())))
 }
 
-fn format_group(
-    inv: &Inventory,
-    id: GroupId,
-    seen: &mut Vec<GroupId>,
-    out: &mut Map<String, Value>,
-) {
+fn format_group(view: &View, id: GroupId, seen: &mut Vec<GroupId>, out: &mut Map<String, Value>) {
+    let inv = view.inv;
     let group = inv.group(id);
     let mut entry = Map::new();
     if group.name != "all" {
         let hosts: Vec<Value> = group
             .hosts
             .iter()
+            .filter(|h| view.host(**h))
             .map(|h| Value::String(inv.host(*h).name.clone()))
             .collect();
         if !hosts.is_empty() {
@@ -63,11 +100,11 @@ fn format_group(
         children.sort_by_key(|c| inv.group(*c).name != "ungrouped");
     }
     let mut names = Vec::new();
-    for child in children {
+    for child in children.into_iter().filter(|c| view.group(*c)) {
         names.push(Value::String(inv.group(child).name.clone()));
         if !seen.contains(&child) {
             seen.push(child);
-            format_group(inv, child, seen, out);
+            format_group(view, child, seen, out);
         }
     }
     if !names.is_empty() {
@@ -76,6 +113,45 @@ fn format_group(
     if !entry.is_empty() {
         out.insert(group.name.clone(), Value::Object(entry));
     }
+}
+
+/// The group tree, as `ansible-inventory --graph` draws it.
+pub fn graph(view: &View) -> String {
+    fn walk(view: &View, g: GroupId, depth: usize, out: &mut String) {
+        let inv = view.inv;
+        let group = inv.group(g);
+        // as ansible-inventory --graph: "  |" per level, "--" before every name below all
+        let lead = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}--", "  |".repeat(depth))
+        };
+        out.push_str(&format!("{lead}@{}:\n", group.name));
+        let mut children = group.children.clone();
+        if group.name == "all" {
+            children.sort_by_key(|c| inv.group(*c).name != "ungrouped");
+        }
+        for c in children.into_iter().filter(|c| view.group(*c)) {
+            walk(view, c, depth + 1, out);
+        }
+        // all's own hosts are shown under ungrouped, as Ansible does
+        for h in group
+            .hosts
+            .iter()
+            .filter(|h| group.name != "all" && view.host(**h))
+        {
+            out.push_str(&format!(
+                "{}--{}\n",
+                "  |".repeat(depth + 1),
+                inv.host(*h).name
+            ));
+        }
+    }
+    let mut out = String::new();
+    if let Some(all) = view.inv.find_group("all") {
+        walk(view, all, 0, &mut out);
+    }
+    out
 }
 
 /// Sort every object's keys, as Python's `json.dumps(sort_keys=True)`.

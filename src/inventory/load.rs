@@ -27,43 +27,57 @@ pub fn load(path: &str, extra: &[Node]) -> Result<Inventory> {
 
 /// Load from text; `path` is used for messages.
 pub fn load_str(path: &str, text: &str, extra: &[Node]) -> Result<Inventory> {
-    let root = yaml::load(path, text).map_err(|e| Error::Syntax {
-        span: e.span,
-        message: e.message,
-    })?;
+    load_many(&[(path.to_string(), text.to_string())], extra)
+}
+
+/// Several inventories as one (`-i a.yml -i b.yml`, as Ansible): groups of the same name
+/// are one group, a host defined in several files is one host, and where two files set a
+/// variable at the same level the later file wins. Each document is `(path, text)`.
+pub fn load_many(docs: &[(String, String)], extra: &[Node]) -> Result<Inventory> {
     let mut b = Build {
         groups: Vec::new(),
         host_defs: Vec::new(),
         hosts: Vec::new(),
         parents: Vec::new(),
     };
-    let all = b.group("all", &root.span);
-    match &root.kind {
-        Kind::Null => {}
-        Kind::Map(entries) => {
-            for (k, v) in entries {
-                let name = k.key_text();
-                if name == "all" {
-                    b.parse_group(all, v)?;
-                } else {
-                    let id = b.group(&name, &k.span);
-                    b.link(all, id);
-                    b.parse_group(id, v)?;
+    let mut all = None;
+    for (path, text) in docs {
+        let root = yaml::load(path, text).map_err(|e| Error::Syntax {
+            span: e.span,
+            message: e.message,
+        })?;
+        let all = *all.get_or_insert_with(|| b.group("all", &root.span));
+        match &root.kind {
+            Kind::Null => {}
+            Kind::Map(entries) => {
+                for (k, v) in entries {
+                    let name = k.key_text();
+                    if name == "all" {
+                        b.parse_group(all, v)?;
+                    } else {
+                        let id = b.group(&name, &k.span);
+                        b.link(all, id);
+                        b.parse_group(id, v)?;
+                    }
                 }
             }
-        }
-        _ => {
-            return Err(Error::invalid(
-                &root.span,
-                "",
-                format!(
-                    "an inventory must be a mapping with an 'all' group, not {}",
-                    root.type_name()
-                ),
-            ))
+            _ => {
+                return Err(Error::invalid(
+                    &root.span,
+                    "",
+                    format!(
+                        "an inventory must be a mapping with an 'all' group, not {}",
+                        root.type_name()
+                    ),
+                ))
+            }
         }
     }
-    let ungrouped = b.group("ungrouped", &root.span);
+    let Some(all) = all else {
+        return Err(Error::usage("no inventory was given"));
+    };
+    let span = b.groups[all.0].span.clone();
+    let ungrouped = b.group("ungrouped", &span);
     b.link(all, ungrouped);
     for h in 0..b.hosts.len() {
         let direct: Vec<GroupId> = b
@@ -77,7 +91,8 @@ pub fn load_str(path: &str, text: &str, extra: &[Node]) -> Result<Inventory> {
             b.groups[ungrouped.0].hosts.push(HostId(h));
         }
     }
-    b.finish(path, extra)
+    let label: Vec<&str> = docs.iter().map(|(p, _)| p.as_str()).collect();
+    b.finish(&label.join(", "), extra)
 }
 
 struct Build {

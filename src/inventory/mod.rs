@@ -13,6 +13,7 @@ mod load;
 mod pattern;
 mod pg;
 mod problem;
+mod sources;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,11 +21,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 pub use domain::{as_bool as domain_bool, expand_home, ConnKind, ConnVars, Domain};
-pub use list::{host_json, list_json};
-pub use load::{load, load_str};
+pub use list::{graph, host_json, list_json, View};
+pub use load::{load, load_many, load_str};
 pub use pattern::select;
 pub use pg::{check_repo_with, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
 pub use problem::Problem;
+pub use sources::load_sources;
 
 use crate::yaml::{Node, Span};
 

@@ -37,6 +37,59 @@ pub const KEYS: &[&str] = &[
     "port",
 ];
 
+/// What each key of `pg_pitr` means (`pgplay help pgsql-pitr`), in the order of `KEYS`.
+pub const FIELDS: &[(&str, &str)] = &[
+    (
+        "cluster",
+        "restore from this cluster's stanza (a clone) [this cluster]",
+    ),
+    (
+        "type",
+        "immediate (end of the backup), time, xid, name, lsn, or default (latest WAL)",
+    ),
+    (
+        "time",
+        "recover to this time, with a zone: 2026-07-13 10:00:00+00",
+    ),
+    (
+        "name",
+        "recover to this restore point (pg_create_restore_point)",
+    ),
+    ("xid", "recover to this transaction id (1..2^32-1)"),
+    ("lsn", "recover to this WAL position: 0/7C82CB8"),
+    (
+        "set",
+        "the backup set to restore (a pgBackRest label) [newest before the target]",
+    ),
+    ("timeline", "latest, current or a number [current]"),
+    (
+        "exclusive",
+        "true: stop just before the target (time, xid, lsn)",
+    ),
+    (
+        "action",
+        "at the target: pause (read-only, inspect), promote or shutdown [pause]",
+    ),
+    (
+        "archive",
+        "keep archiving during recovery [preserve for its own stanza]",
+    ),
+    ("db_include", "restore only these databases"),
+    ("db_exclude", "leave these databases out"),
+    ("link_map", "tablespace links: {name: path}"),
+    ("process", "pgBackRest processes for the restore"),
+    (
+        "repo",
+        "a repository definition instead of pgbackrest_repo[pgbackrest_method]",
+    ),
+    (
+        "backup",
+        "true: move the data directory aside first (a dated name)",
+    ),
+    ("data", "restore into this directory instead (a rehearsal)"),
+    ("port", "the rehearsal's port"),
+];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {

@@ -6,6 +6,7 @@
 //! lines, one per (task, host) and a final summary), `progress` (indicatif bars on a TTY,
 //! with failures printed in full). Secrets are masked before an event is sent (`crate::mask`).
 
+pub mod color;
 pub mod json;
 pub mod progress;
 pub mod text;
@@ -147,11 +148,12 @@ pub fn reporter(
     verbose: u8,
     diff: bool,
     log: Option<std::fs::File>,
+    color: bool,
 ) -> Box<dyn Reporter> {
     let main: Box<dyn Reporter> = match format {
-        Format::Text => Box::new(text::Text::new(verbose, diff)),
+        Format::Text => Box::new(text::Text::new(verbose, diff, color)),
         Format::Json => Box::new(json::Json),
-        Format::Progress => Box::new(progress::Progress::new(verbose, diff)),
+        Format::Progress => Box::new(progress::Progress::new(verbose, diff, color)),
     };
     match log {
         None => main,

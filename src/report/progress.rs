@@ -13,6 +13,8 @@ const PER_HOST_LIMIT: usize = 16;
 pub struct Progress {
     verbose: u8,
     diff: bool,
+    /// Colour the lines printed above the bars.
+    color: bool,
     multi: MultiProgress,
     bars: HashMap<String, ProgressBar>,
     overall: Option<ProgressBar>,
@@ -57,16 +59,25 @@ pub fn result_message(task: &str, status: Status, tally: Tally) -> String {
 }
 
 impl Progress {
-    pub fn new(verbose: u8, diff: bool) -> Progress {
+    pub fn new(verbose: u8, diff: bool, color: bool) -> Progress {
         Progress {
             verbose,
             diff,
+            color,
             multi: MultiProgress::new(),
             bars: HashMap::new(),
             overall: None,
             last_task: None,
             started: HashMap::new(),
             tally: HashMap::new(),
+        }
+    }
+
+    fn paint(&self, text: &str) -> String {
+        if self.color {
+            super::color::paint(text)
+        } else {
+            text.to_string()
         }
     }
 
@@ -154,7 +165,7 @@ impl Reporter for Progress {
                 if show || own_report {
                     let mut last = None;
                     let line = text::render(event, self.verbose, self.diff, &mut last);
-                    let _ = self.multi.println(line.trim_start().trim_end());
+                    let _ = self.multi.println(self.paint(line.trim_start().trim_end()));
                 }
                 let _ = &self.last_task;
             }
@@ -173,9 +184,8 @@ impl Reporter for Progress {
             }
             Event::Warning { .. } => {
                 let mut last = None;
-                let _ = self
-                    .multi
-                    .println(text::render(event, 0, false, &mut last).trim_end());
+                let line = text::render(event, 0, false, &mut last);
+                let _ = self.multi.println(self.paint(line.trim_end()));
             }
             Event::Recap { .. } => {
                 for bar in self.bars.drain() {
@@ -185,7 +195,7 @@ impl Reporter for Progress {
                     bar.finish_and_clear();
                 }
                 let mut last = None;
-                print!("{}", text::render(event, 0, false, &mut last));
+                print!("{}", self.paint(&text::render(event, 0, false, &mut last)));
             }
         }
     }

@@ -19,6 +19,8 @@ pub struct Text {
     diff: bool,
     /// Where the lines go: stdout, or a log file (`--log`), each line stamped with the time.
     log: Option<std::fs::File>,
+    /// Colour the lines (a terminal; never the log file).
+    color: bool,
     last_task: Option<(String, usize)>,
     order: Order,
     /// Steps started and not finished: (task, host) → (started, last said still running).
@@ -30,11 +32,12 @@ const ALIVE_AFTER: Duration = Duration::from_secs(30);
 const ALIVE_EVERY: Duration = Duration::from_secs(60);
 
 impl Text {
-    pub fn new(verbose: u8, diff: bool) -> Text {
+    pub fn new(verbose: u8, diff: bool, color: bool) -> Text {
         Text {
             verbose,
             diff,
             log: None,
+            color,
             last_task: None,
             order: Order::default(),
             running: HashMap::new(),
@@ -45,7 +48,7 @@ impl Text {
     /// line stamped with the time (UTC). Events are masked before they are sent, so the
     /// file holds no secret either.
     pub fn log(file: std::fs::File) -> Text {
-        let mut t = Text::new(1, true);
+        let mut t = Text::new(1, true, false);
         t.log = Some(file);
         t
     }
@@ -54,6 +57,13 @@ impl Text {
         match &mut self.log {
             None => {
                 let mut out = std::io::stdout().lock();
+                let painted;
+                let text = if self.color {
+                    painted = super::color::paint(text);
+                    &painted
+                } else {
+                    text
+                };
                 let _ = out.write_all(text.as_bytes());
                 let _ = out.flush();
             }

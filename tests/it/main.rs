@@ -1,6 +1,6 @@
 //! pgplay's integration suite: the real binary against real OpenSSH hosts.
 //!
-//! A custom harness (libtest-mimic) brings the fleet sandbox up once (20 sshd hosts on
+//! A custom harness (libtest-mimic) brings the fleet sandbox up once (32 sshd hosts on
 //! 127.0.40.x, each in its own mount namespace), runs every test, and brings it down again,
 //! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
 //! Each test works on its own hosts, so tests can run in parallel.
@@ -15,6 +15,7 @@ mod playbook_names;
 mod run;
 mod secrets;
 mod selection;
+mod settings;
 mod support;
 mod transport_tests;
 
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 28;
+const FLEET_SIZE: usize = 32;
 
 type TestFn = fn(&support::Fleet);
 
@@ -99,6 +100,18 @@ fn main() {
             modules::modules_change_once,
         ),
         ("failing_modules_say_why", modules::failing_modules_say_why),
+        (
+            "ansible_cfg_and_environment_like_ansible",
+            settings::ansible_cfg_and_environment,
+        ),
+        (
+            "colour_only_where_wanted",
+            settings::colour_only_where_wanted,
+        ),
+        (
+            "step_asks_before_each_task",
+            settings::step_asks_before_each_task,
+        ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {
         let probe = Trial::test(*name, || Ok(()));
@@ -123,6 +136,16 @@ fn main() {
         }));
     }
     for (name, f) in inventory_list::tests() {
+        trials.push(Trial::test(name, move || run(f)));
+    }
+    let local: [(&str, fn()); 2] = [
+        (
+            "repeated_inventories_and_limits",
+            settings::repeated_inventories_and_limits,
+        ),
+        ("help_that_teaches", settings::help_that_teaches),
+    ];
+    for (name, f) in local {
         trials.push(Trial::test(name, move || run(f)));
     }
     let conclusion = libtest_mimic::run(&args, trials);

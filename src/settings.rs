@@ -1,0 +1,194 @@
+//! The command line and the configuration lowered once into what a run uses ("low" args in
+//! `cli.rs`, these "high" settings here): each value from its flag, else `PGPLAY_*`, else
+//! `ANSIBLE_*`, else ansible.cfg, else pgplay's default — see `config.rs`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::Connection;
+use crate::config::{Config, Source};
+use crate::error::{Error, Result};
+
+/// One inventory to read: a file or a host list (`a,b,`), and where it was named.
+#[derive(Clone, Debug)]
+pub struct InventorySource {
+    pub value: String,
+    pub from: Source,
+}
+
+/// The connection and output settings of a run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Empty: ./pigsty.yml, then ~/pigsty/pigsty.yml.
+    pub inventories: Vec<InventorySource>,
+    pub forks: usize,
+    pub user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub accept_new_host_keys: bool,
+    pub timeout: Duration,
+    /// The log file and what named it (`--log`, `ANSIBLE_LOG_PATH`, `ansible.cfg:7: ...`).
+    pub log: Option<(PathBuf, String)>,
+    pub connection: Connection,
+    pub r#become: bool,
+    pub become_user: Option<String>,
+    /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, and where it came from.
+    pub ssh_args: Option<(String, Source)>,
+    pub color: Color,
+}
+
+/// Whether output is coloured: on a terminal unless NO_COLOR, nocolor or --no-color; off
+/// elsewhere unless force_color.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Never,
+    Always,
+}
+
+impl Color {
+    /// Colour for a stream that is (or is not) a terminal.
+    pub fn on(self, terminal: bool) -> bool {
+        match self {
+            Color::Auto => terminal,
+            Color::Never => false,
+            Color::Always => true,
+        }
+    }
+}
+
+/// What the command line says about the settings (both subcommands share these).
+#[derive(Default)]
+pub struct Flags<'a> {
+    pub inventory: &'a [PathBuf],
+    pub forks: Option<u32>,
+    pub user: Option<&'a str>,
+    pub private_key: Option<&'a PathBuf>,
+    pub accept_new_host_keys: bool,
+    pub timeout: Option<u64>,
+    pub log: Option<&'a PathBuf>,
+    pub connection: Option<Connection>,
+    pub r#become: bool,
+    pub become_user: Option<&'a str>,
+    pub no_color: bool,
+}
+
+/// Lower the flags over the configuration.
+pub fn lower(f: &Flags, cfg: &Config, no_color_env: bool) -> Result<Settings> {
+    let inventories = if f.inventory.is_empty() {
+        cfg.value("inventory")
+            .map(|(v, src)| {
+                split_list(v)
+                    .into_iter()
+                    .map(|value| InventorySource {
+                        value,
+                        from: src.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        f.inventory
+            .iter()
+            .map(|p| InventorySource {
+                value: p.to_string_lossy().into_owned(),
+                from: Source::Flag("-i"),
+            })
+            .collect()
+    };
+    let forks = match f.forks {
+        Some(n) => n as u64,
+        None => cfg.number("forks", 1, 10_000)?.unwrap_or(50),
+    };
+    let timeout = match f.timeout {
+        Some(n) => n,
+        None => cfg.number("timeout", 1, 86_400)?.unwrap_or(10),
+    };
+    let accept_new_host_keys =
+        f.accept_new_host_keys || cfg.boolean("host_key_checking")? == Some(false);
+    let connection = match f.connection {
+        Some(c) => c,
+        None => match cfg.value("transport") {
+            None => Connection::Russh,
+            Some((v, source)) => connection(v).ok_or_else(|| {
+                Error::usage(format!(
+                    "{source}: transport = '{v}' is not a connection pgplay has"
+                ))
+                .with_hint(
+                    "use russh (native; also for Ansible's paramiko/smart), openssh (ssh) or local",
+                )
+            })?,
+        },
+    };
+    let log = match f.log {
+        Some(p) => Some((p.clone(), "--log".to_string())),
+        None => cfg
+            .value("log_path")
+            .map(|(v, src)| (PathBuf::from(v), src.to_string())),
+    };
+    let color = if f.no_color || no_color_env || cfg.boolean("nocolor")? == Some(true) {
+        Color::Never
+    } else if cfg.boolean("force_color")? == Some(true) {
+        Color::Always
+    } else {
+        Color::Auto
+    };
+    Ok(Settings {
+        inventories,
+        forks: forks as usize,
+        user: f
+            .user
+            .map(str::to_string)
+            .or_else(|| cfg.value("remote_user").map(|(v, _)| v.to_string())),
+        private_key: f
+            .private_key
+            .cloned()
+            .or_else(|| cfg.value("private_key_file").map(|(v, _)| PathBuf::from(v))),
+        accept_new_host_keys,
+        timeout: Duration::from_secs(timeout.max(1)),
+        log,
+        connection,
+        r#become: f.r#become || cfg.boolean("become")? == Some(true),
+        become_user: f
+            .become_user
+            .map(str::to_string)
+            .or_else(|| cfg.value("become_user").map(|(v, _)| v.to_string())),
+        ssh_args: cfg
+            .value("ssh_args")
+            .map(|(v, s)| (v.to_string(), s.clone())),
+        color,
+    })
+}
+
+/// Ansible's transport names too: `ssh` is OpenSSH; `paramiko` and `smart` are served by
+/// the native client.
+fn connection(v: &str) -> Option<Connection> {
+    match v.trim().to_lowercase().as_str() {
+        "russh" | "paramiko" | "smart" => Some(Connection::Russh),
+        "openssh" | "ssh" => Some(Connection::Openssh),
+        "local" => Some(Connection::Local),
+        _ => None,
+    }
+}
+
+/// A comma-separated list of inventories: a value that ends with a comma or names no file
+/// but has commas is one host list (`a,b,`), as Ansible reads `-i`.
+fn split_list(v: &str) -> Vec<String> {
+    let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+    if parts
+        .iter()
+        .all(|p| p.is_empty() || std::path::Path::new(p).exists())
+    {
+        parts
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    } else {
+        vec![v.to_string()]
+    }
+}
+
+/// `NO_COLOR` (no-color.org): present and not empty.
+pub fn no_color_env() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}

@@ -1,0 +1,471 @@
+//! Issue 11: no new habits for an Ansible + Pigsty user. ansible.cfg and the ANSIBLE_* /
+//! PGPLAY_* variables (with `pgplay config` saying where each value came from), repeatable
+//! `-i` and `-l`, `inventory -l`, help that teaches (`help PLAYBOOK`, `PLAYBOOK --help`,
+//! completions, man page), colour on a terminal only, and `--step`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::run::Run;
+use crate::support::{bin, pgplay_env, pgplay_in, tempdir, write, Fleet};
+
+/// Hosts of these tests (31: runs, colour, --step; 32: host key checking).
+const HOST: usize = 31;
+const NEW_KEY_HOST: usize = 32;
+
+const SITE: &str =
+    "- name: SITE\n  hosts: all\n  tasks:\n    - name: hello\n      shell: echo hello\n";
+
+pub fn ansible_cfg_and_environment(fleet: &Fleet) {
+    let dir = tempdir();
+    let d = dir.path();
+    fleet.inventory(d, &[HOST], "");
+    write(d, "site.yml", SITE);
+    let cfg = write(
+        d,
+        "ansible.cfg",
+        "[defaults]\ninventory = inventory.yml\nforks = 7 ; Pigsty has 50\nlog_path = run.log\nbecome_method = doas\ninterpreter_python = auto_silent\n",
+    );
+    // no -i: ansible.cfg's inventory, as in a Pigsty directory
+    let run = pgplay_in(d, &["./site.yml", "--output", "text"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.stdout_has(&["TASK [hello]", &format!("changed: [{}]", fleet.addr(HOST))]);
+    // a key pgplay cannot honour is said (Ansible's own machinery is let be)
+    assert!(
+        run.stderr
+            .contains(":5: [defaults] become_method = doas: not used by pgplay")
+            && !run.stderr.contains("interpreter_python"),
+        "{}",
+        run.all()
+    );
+    // log_path, relative to ansible.cfg's folder
+    let log = std::fs::read_to_string(d.join("run.log")).unwrap_or_default();
+    assert!(log.contains("TASK [hello]"), "log: {log}");
+
+    // pgplay config: the value and where it came from
+    let run = pgplay_in(d, &["config"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.stdout_has(&[
+        &format!("config file: {} (found as ./ansible.cfg)", cfg.display()),
+        "forks              = 7",
+        &format!("from {}:3: [defaults] forks", cfg.display()),
+        "timeout            = (10)",
+        "from default",
+    ]);
+    // the environment beats the file, PGPLAY_* beats ANSIBLE_*
+    let run = pgplay_env(d, &["config"], &[("ANSIBLE_FORKS", "3")]);
+    run.stdout_has(&["forks              = 3", "from environment ANSIBLE_FORKS"]);
+    let run = pgplay_env(
+        d,
+        &["config", "--output", "json"],
+        &[("ANSIBLE_FORKS", "3"), ("PGPLAY_FORKS", "4")],
+    );
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap_or_default();
+    let forks = doc["settings"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "forks"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(forks["value"], "4", "{}", run.all());
+    assert_eq!(forks["source"], "environment PGPLAY_FORKS", "{}", run.all());
+
+    // ANSIBLE_CONFIG names another file; a bad value is refused naming file, line and key
+    let other = write(
+        d,
+        "other.cfg",
+        "[defaults]\ninventory = inventory.yml\nforks = many\n",
+    );
+    let run = pgplay_env(
+        d,
+        &["./site.yml"],
+        &[("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))],
+    );
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(
+        run.stderr.contains(&format!(
+            "{}:3: [defaults] forks: forks = 'many' is not a number",
+            other.display()
+        )),
+        "{}",
+        run.all()
+    );
+    // the command line beats everything
+    let run = pgplay_env(
+        d,
+        &["./site.yml", "-f", "2", "--list-hosts"],
+        &[("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // host_key_checking = False: an unknown host's key is accepted and recorded
+    let kh = d.join("empty_known_hosts");
+    let _ = std::fs::write(&kh, "");
+    let inv = write(
+        d,
+        "newkey.yml",
+        &format!(
+            "all:\n  hosts:\n    {}:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {}\n    pgplay_known_hosts: {}\n",
+            fleet.addr(NEW_KEY_HOST),
+            fleet.key().display(),
+            kh.display()
+        ),
+    );
+    let inv = inv.to_string_lossy().into_owned();
+    let _ = std::fs::remove_file(&cfg);
+    let run = pgplay_in(d, &["./site.yml", "-i", &inv]);
+    assert_eq!(
+        run.code,
+        4,
+        "an unknown key must be refused by default: {}",
+        run.all()
+    );
+    write(d, "ansible.cfg", "[defaults]\nhost_key_checking = False\n");
+    let run = pgplay_in(d, &["./site.yml", "-i", &inv]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let recorded = std::fs::read_to_string(&kh).unwrap_or_default();
+    assert!(
+        recorded.contains(&fleet.addr(NEW_KEY_HOST)),
+        "known_hosts: {recorded}"
+    );
+}
+
+/// Two inventories read as one, repeated -l as a union, `inventory -l`. Nothing connects.
+pub fn repeated_inventories_and_limits() {
+    let dir = tempdir();
+    let d = dir.path();
+    write(
+        d,
+        "a.yml",
+        "all:\n  children:\n    ga:\n      hosts:\n        127.0.60.1: { who: a }\n      vars: { level: a }\n    shared:\n      hosts:\n        127.0.60.1: {}\n",
+    );
+    write(
+        d,
+        "b.yml",
+        "all:\n  children:\n    gb:\n      hosts:\n        127.0.60.2: {}\n    shared:\n      hosts:\n        127.0.60.2: {}\n      vars: { from_b: yes }\n    ga:\n      vars: { level: b }\n",
+    );
+    write(d, "site.yml", SITE);
+    let run = pgplay_in(
+        d,
+        &["./site.yml", "-i", "a.yml", "-i", "b.yml", "--list-hosts"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.stdout_has(&["hosts (2):", "127.0.60.1", "127.0.60.2"]);
+    // -l twice is the union, not the last one (as ansible-playbook would take)
+    let run = pgplay_in(
+        d,
+        &[
+            "./site.yml",
+            "-i",
+            "a.yml",
+            "-i",
+            "b.yml",
+            "-l",
+            "ga",
+            "-l",
+            "gb",
+            "--list-hosts",
+        ],
+    );
+    run.stdout_has(&["hosts (2):"]);
+    let run = pgplay_in(
+        d,
+        &[
+            "./site.yml",
+            "-i",
+            "a.yml",
+            "-i",
+            "b.yml",
+            "-l",
+            "gb",
+            "--list-hosts",
+        ],
+    );
+    assert!(
+        run.stdout.contains("hosts (1):") && !run.stdout.contains("127.0.60.1"),
+        "{}",
+        run.all()
+    );
+    // the later file wins a variable set at the same level; groups of both files are one
+    let run = pgplay_in(
+        d,
+        &[
+            "inventory",
+            "-i",
+            "a.yml",
+            "-i",
+            "b.yml",
+            "--host",
+            "127.0.60.1",
+        ],
+    );
+    let vars: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    assert_eq!(vars["level"], "b", "{}", run.all());
+    assert_eq!(vars["from_b"], true, "{}", run.all());
+    assert_eq!(vars["who"], "a", "{}", run.all());
+    // inventory -l: only those hosts and the groups that hold them
+    let run = pgplay_in(
+        d,
+        &[
+            "inventory",
+            "-i",
+            "a.yml",
+            "-i",
+            "b.yml",
+            "-l",
+            "gb",
+            "--list",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    assert_eq!(
+        list["gb"]["hosts"],
+        serde_json::json!(["127.0.60.2"]),
+        "{}",
+        run.stdout
+    );
+    assert!(list.get("ga").is_none(), "{}", run.stdout);
+    assert_eq!(
+        list["shared"]["hosts"],
+        serde_json::json!(["127.0.60.2"]),
+        "{}",
+        run.stdout
+    );
+    let run = pgplay_in(
+        d,
+        &[
+            "inventory",
+            "-i",
+            "a.yml",
+            "-i",
+            "b.yml",
+            "-l",
+            "ga",
+            "--graph",
+        ],
+    );
+    assert!(
+        run.stdout.contains("@ga:")
+            && !run.stdout.contains("@gb:")
+            && !run.stdout.contains("127.0.60.2"),
+        "{}",
+        run.all()
+    );
+    let run = pgplay_in(
+        d,
+        &[
+            "inventory",
+            "-i",
+            "a.yml",
+            "-l",
+            "ga",
+            "--host",
+            "127.0.60.2",
+        ],
+    );
+    assert_eq!(run.code, 5, "{}", run.all());
+    // -i that is no file names the flag; the default names its places
+    let run = pgplay_in(d, &["./site.yml", "-i", "a.yml", "-i", "nope.yml"]);
+    assert!(
+        run.code == 5 && run.stderr.contains("-i nope.yml: no such file"),
+        "{}",
+        run.all()
+    );
+}
+
+/// `help`, `PLAYBOOK --help`, usage lines, completions and the man page, from one definition.
+pub fn help_that_teaches() {
+    let dir = tempdir();
+    let d = dir.path();
+    let help = pgplay_in(d, &["help", "pgsql-pitr"]);
+    assert_eq!(help.code, 0, "{}", help.all());
+    help.stdout_has(&[
+        "pgsql-pitr: point-in-time recovery",
+        "Tags (-t TAG",
+        "\n  down\n",
+        "    stop_postgres on the primary",
+        "Variables it reads",
+        "\n    time ",
+        "\n    exclusive ",
+        "pgplay pgsql-pitr -l pg-meta -e '{\"pg_pitr\": {\"time\": \"2026-07-13 10:00:00+00\"}}'",
+    ]);
+    let flag = pgplay_in(d, &["pgsql-pitr", "--help"]);
+    assert_eq!(flag.code, 0, "{}", flag.all());
+    assert_eq!(flag.stdout, help.stdout);
+    let all = pgplay_in(d, &["--help"]);
+    for name in [
+        "node",
+        "node-rm",
+        "pgsql",
+        "pgsql-rm",
+        "pgsql-backup",
+        "pgsql-pitr",
+    ] {
+        assert!(
+            all.stdout.contains(&format!("\n  {name} ")),
+            "{name}: {}",
+            all.stdout
+        );
+    }
+    all.stdout_has(&[
+        "Usage: pgplay [OPTIONS] <PLAYBOOK>",
+        "pgplay <COMMAND>",
+        "--step",
+        "--no-color",
+    ]);
+    let inv = pgplay_in(d, &["inventory", "--help"]);
+    inv.stdout_has(&["Usage: pgplay inventory [OPTIONS]", "--graph", "--limit"]);
+    let cfg = pgplay_in(d, &["config", "--help"]);
+    cfg.stdout_has(&["Usage: pgplay config [OPTIONS]"]);
+
+    let bash = pgplay_in(d, &["completions", "bash"]);
+    assert_eq!(bash.code, 0, "{}", bash.all());
+    bash.stdout_has(&["--limit", "inventory", "completions"]);
+    let script = write(d, "pgplay.bash", &bash.stdout);
+    let ok = Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "bash -n refuses the completion script");
+    pgplay_in(d, &["completions", "zsh"]).stdout_has(&["#compdef pgplay", "--inventory"]);
+    pgplay_in(d, &["completions", "fish"]).stdout_has(&["complete -c pgplay", "skip-tags"]);
+    let man = pgplay_in(d, &["man"]);
+    assert_eq!(man.code, 0, "{}", man.all());
+    man.stdout_has(&[".TH pgplay 1", "pgsql\\-pitr", "\\-\\-limit"]);
+}
+
+/// Colour on a terminal (as Ansible's), never in a pipe, a log, or with NO_COLOR/--no-color.
+pub fn colour_only_where_wanted(fleet: &Fleet) {
+    let dir = tempdir();
+    let d = dir.path();
+    let inv = fleet.inventory(d, &[HOST], "");
+    let inv = inv.to_string_lossy().into_owned();
+    write(d, "site.yml", SITE);
+    let yellow_changed = "\x1b[0;33mchanged: [";
+    let run = pgplay_in(d, &["./site.yml", "-i", &inv, "--output", "text"]);
+    assert!(
+        !run.stdout.contains('\x1b'),
+        "a pipe got colour: {}",
+        run.all()
+    );
+    let run = pgplay_env(
+        d,
+        &["./site.yml", "-i", &inv, "--output", "text"],
+        &[("ANSIBLE_FORCE_COLOR", "1")],
+    );
+    assert!(run.stdout.contains(yellow_changed), "{:?}", run.stdout);
+    let run = pgplay_env(
+        d,
+        &["./site.yml", "-i", &inv, "--output", "text", "--no-color"],
+        &[("ANSIBLE_FORCE_COLOR", "1")],
+    );
+    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    // on a terminal: colour, unless NO_COLOR
+    let cmd = format!("{} ./site.yml -i {inv} --output text", bin().display());
+    let tty = on_a_terminal(d, &cmd, "", &[]);
+    assert!(tty.stdout.contains(yellow_changed), "{:?}", tty.stdout);
+    let tty = on_a_terminal(d, &cmd, "", &[("NO_COLOR", "1")]);
+    assert!(
+        tty.stdout.contains("changed: [") && !tty.stdout.contains('\x1b'),
+        "{:?}",
+        tty.stdout
+    );
+}
+
+/// `--step`: y runs a task, n skips it on every host, c runs the rest without asking; with no
+/// terminal it is refused before anything runs.
+pub fn step_asks_before_each_task(fleet: &Fleet) {
+    let dir = tempdir();
+    let d = dir.path();
+    let inv = fleet.inventory(d, &[HOST], "");
+    let inv = inv.to_string_lossy().into_owned();
+    fleet.ssh(HOST, "rm -f /root/step-*");
+    let mut pb = String::from("- name: STEPS\n  hosts: all\n  tasks:\n");
+    for n in ["one", "two", "three", "four"] {
+        pb.push_str(&format!(
+            "    - name: {n}\n      shell: touch /root/step-{n}\n"
+        ));
+    }
+    write(d, "steps.yml", &pb);
+    let cmd = format!(
+        "{} ./steps.yml -i {inv} --step --output text",
+        bin().display()
+    );
+    let run = on_a_terminal(d, &cmd, "y\nn\nc\n", &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    run.stdout_has(&[
+        "Perform task: TASK: one (N)o/(y)es/(c)ontinue:",
+        "Perform task: TASK: three",
+    ]);
+    assert!(
+        !run.stdout.contains("TASK: four (N)o"),
+        "asked after continue: {}",
+        run.stdout
+    );
+    let (_, files) = fleet.ssh(HOST, "ls /root | grep step- | tr '\\n' ' '");
+    assert_eq!(
+        files.trim(),
+        "step-four step-one step-three",
+        "{}",
+        run.all()
+    );
+    // no terminal: refused, nothing runs
+    fleet.ssh(HOST, "rm -f /root/step-*");
+    let out = Command::new("setsid")
+        .args(["-w"])
+        .arg(bin())
+        .args(["./steps.yml", "-i", &inv, "--step"])
+        .current_dir(d)
+        .env("HOME", d)
+        .stdin(Stdio::null())
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => panic!("setsid: {e}"),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("--step asks before each task on the terminal"),
+        "{stderr}"
+    );
+    let (_, files) = fleet.ssh(HOST, "ls /root | grep -c step- || true");
+    assert_eq!(files.trim(), "0");
+}
+
+/// Run a shell command on a new pseudo-terminal (util-linux `script`), `input` typed at it.
+fn on_a_terminal(cwd: &Path, cmd: &str, input: &str, env: &[(&str, &str)]) -> Run {
+    use std::io::Write;
+    let child = Command::new("script")
+        .args(["-qec", cmd, "/dev/null"])
+        .current_dir(cwd)
+        .env("HOME", cwd)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => panic!("script (util-linux) is needed: {e}"),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        // typed one answer at a time, as a person would, each after its question
+        for line in input.split_inclusive('\n') {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let _ = stdin.write_all(line.as_bytes());
+            let _ = stdin.flush();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let out = match child.wait_with_output() {
+        Ok(o) => o,
+        Err(e) => panic!("script: {e}"),
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
