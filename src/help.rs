@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::config;
 use crate::error::{Error, Result};
 use crate::playbook::{self, builtin, Playbook};
+use crate::report::print_out;
 use crate::scope::Reads;
 use crate::template::Renderer;
 
@@ -32,13 +33,14 @@ pub fn playbook_help_flag(args: &[OsString]) -> Option<Result<()>> {
 /// `pgplay help [PLAYBOOK]`.
 pub fn help_cmd(name: Option<&str>) -> Result<()> {
     match name {
-        Some(n) => print!("{}", playbook_help(&playbook::load(n)?)?),
+        Some(n) => print_out(&playbook_help(&playbook::load(n)?)?),
         None => {
-            println!("Built-in playbooks (pgplay help PLAYBOOK for one):");
+            let mut out = String::from("Built-in playbooks (pgplay help PLAYBOOK for one):\n");
             for (name, purpose) in builtin::purposes() {
-                println!("  {name:14} {purpose}");
+                out.push_str(&format!("  {name:14} {purpose}\n"));
             }
-            println!("\nFlags: pgplay --help. Settings in effect: pgplay config.");
+            out.push_str("\nFlags: pgplay --help. Settings in effect: pgplay config.\n");
+            print_out(&out);
         }
     }
     Ok(())
@@ -292,40 +294,40 @@ pub fn config_cmd(json: bool) -> Result<()> {
             "settings": settings,
             "not_used": cfg.unused,
         });
-        println!("{doc}");
+        print_out(&format!("{doc}\n"));
         return Ok(());
     }
-    match &cfg.file {
-        Some((p, why)) => println!("config file: {} (found as {why})", p.display()),
-        None => println!(
-            "config file: none (looked for ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc/ansible/ansible.cfg)"
-        ),
-    }
+    let mut out = match &cfg.file {
+        Some((p, why)) => format!("config file: {} (found as {why})\n", p.display()),
+        None => "config file: none (looked for ANSIBLE_CONFIG, ./ansible.cfg, ~/.ansible.cfg, /etc/ansible/ansible.cfg)\n".to_string(),
+    };
     for w in cfg.warnings() {
-        println!("{w}");
+        out.push_str(&format!("{w}\n"));
     }
-    println!();
+    out.push('\n');
     for s in &cfg.settings {
         let value = match &s.value {
             Some(v) => v.clone(),
             None => format!("({})", s.def.default),
         };
-        println!("{:18} = {value}", s.def.name);
-        println!("{:18}   from {}", "", s.source);
         let mut over = Vec::new();
         if !s.def.flag.is_empty() {
             over.push(s.def.flag.to_string());
         }
         over.extend(s.def.env.iter().map(|e| e.to_string()));
-        println!(
-            "{:18}   [{}] {}; set by {}: {}",
+        out.push_str(&format!(
+            "{:18} = {value}\n{:18}   from {}\n{:18}   [{}] {}; set by {}: {}\n",
+            s.def.name,
+            "",
+            s.source,
             "",
             s.def.section,
             s.def.keys.join(" / "),
             over.join(", "),
             s.def.help
-        );
+        ));
     }
+    print_out(&out);
     Ok(())
 }
 
@@ -336,10 +338,8 @@ pub fn man() -> Result<()> {
     let mut buf = Vec::new();
     page.render(&mut buf)
         .map_err(|e| Error::Other(format!("cannot render the man page: {e}")))?;
-    use std::io::Write;
-    std::io::stdout()
-        .write_all(&buf)
-        .map_err(|e| Error::Other(format!("cannot write the man page: {e}")))
+    print_out(&String::from_utf8_lossy(&buf));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ pub fn main(args: Vec<std::ffi::OsString>) -> i32 {
         Some(Command::Help { playbook }) => finish(crate::help::help_cmd(playbook.as_deref())),
         Some(Command::Completions { shell }) => {
             let mut cmd = crate::cli::command();
-            clap_complete::generate(shell, &mut cmd, "pgplay", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "pgplay", &mut script);
+            report::print_out(&String::from_utf8_lossy(&script));
             exit::OK
         }
         Some(Command::Man) => finish(crate::help::man()),
@@ -155,14 +157,17 @@ fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
                 "--host {name}: the limit leaves this host out"
             )));
         }
-        println!("{}", inventory::host_json(&inv, h));
+        report::print_out(&format!("{}\n", inventory::host_json(&inv, h)));
         return Ok(());
     }
     if a.graph {
-        print!("{}", inventory::graph(&view));
+        report::print_out(&inventory::graph(&view));
         return Ok(());
     }
-    println!("{}", inventory::list_json(&inv, only.as_deref()));
+    report::print_out(&format!(
+        "{}\n",
+        inventory::list_json(&inv, only.as_deref())
+    ));
     Ok(())
 }
 
@@ -238,7 +243,11 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         // as ansible-playbook --syntax-check: the playbook (and -e) are read and checked,
         // no inventory is needed and nothing runs
         let pb = playbook::load(name)?;
-        println!("playbook: {} ({})", pb.name, playbook::origin(&pb));
+        report::print_out(&format!(
+            "playbook: {} ({})\n",
+            pb.name,
+            playbook::origin(&pb)
+        ));
         return Ok(exit::OK);
     }
     let mut extra_vars = Map::new();
@@ -269,9 +278,9 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
             eprint!("{w}");
         }
         if a.output == Output::Json {
-            println!("{}", listing_json(a, &inv, &pb, &sel));
+            report::print_out(&format!("{}\n", listing_json(a, &inv, &pb, &sel)));
         } else {
-            print!("{}", listing(a, &inv, &pb, &sel));
+            report::print_out(&listing(a, &inv, &pb, &sel));
         }
         return Ok(exit::OK);
     }
@@ -314,7 +323,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     if a.graph {
         for (i, plan) in plans.iter().enumerate() {
             if let Some(plan) = plan {
-                print!("{}", plan.dot(&pb.plays[i], &inv));
+                report::print_out(&plan.dot(&pb.plays[i], &inv));
             }
         }
         return Ok(exit::OK);

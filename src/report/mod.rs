@@ -161,6 +161,14 @@ pub fn reporter(
     }
 }
 
+/// Print what a listing command produced (`inventory --list`, `help`, `config`, …). A reader
+/// that went away (`| head`) ends the output quietly: no panic, no message.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Two reporters fed the same events (the terminal and the log file).
 struct Tee(Box<dyn Reporter>, Box<dyn Reporter>);
 
