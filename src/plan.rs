@@ -8,16 +8,24 @@
 //! - `run_once: true` — the task runs on the play's first host; the others wait for it and
 //!   share its result;
 //! - `any_errors_fatal: true` on the play — lockstep: every host finishes a task before any
-//!   host starts the next, so a failure stops the whole play at that task.
+//!   host starts the next (a `Lockstep` node joins them), so that a failure there is given
+//!   to every host at that task.
+//!
+//! Blocks add no edges: the steps of a block's body, rescue and always sections stay in each
+//! host's chain, in that order, and the executor decides per host whether each one runs
+//! (`crate::exec::flow`); what the plan adds is which blocks have a rescue among the selected
+//! tasks (`rescues`).
 //!
 //! The graph is checked for cycles when built and can be printed as DOT (`--graph`).
+
+use std::collections::HashSet;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::error::{Error, Result};
 use crate::inventory::{HostId, Inventory};
-use crate::playbook::{Play, TaskId};
+use crate::playbook::{BlockId, Play, Section, TaskId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -25,12 +33,32 @@ pub struct Step {
     pub host: HostId,
 }
 
+/// A node of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    Step(Step),
+    /// A barrier joining many edges, so `after:` costs 2N edges, not N².
+    Join,
+    /// `any_errors_fatal`'s barrier: every host has finished this task.
+    Lockstep(TaskId),
+}
+
+impl Node {
+    pub fn step(&self) -> Option<Step> {
+        match self {
+            Node::Step(s) => Some(*s),
+            Node::Join | Node::Lockstep(_) => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Plan {
-    /// `None` nodes are barriers: they join many edges so `after:` costs 2N edges, not N².
-    pub graph: DiGraph<Option<Step>, ()>,
+    pub graph: DiGraph<Node, ()>,
     pub hosts: Vec<HostId>,
     pub tasks: Vec<TaskId>,
+    /// Blocks with a selected task in their `rescue:` (only those rescue a failure).
+    pub rescues: HashSet<BlockId>,
 }
 
 impl Plan {
@@ -42,15 +70,15 @@ impl Plan {
             index.push(
                 hosts
                     .iter()
-                    .map(|&host| graph.add_node(Some(Step { task, host })))
+                    .map(|&host| graph.add_node(Node::Step(Step { task, host })))
                     .collect(),
             );
         }
-        for pair in index.windows(2) {
+        for (t, pair) in index.windows(2).enumerate() {
             if play.any_errors_fatal {
                 // Lockstep, as Ansible's linear strategy: every host finishes a task before any
-                // host starts the next, so one failure stops the play everywhere at that task.
-                let barrier = graph.add_node(None);
+                // host starts the next, so one failure reaches every host at that task.
+                let barrier = graph.add_node(Node::Lockstep(tasks[t]));
                 for from in &pair[0] {
                     graph.add_edge(*from, barrier, ());
                 }
@@ -70,7 +98,7 @@ impl Plan {
                 let Some(dep) = tasks.iter().position(|id| &play.tasks[id.0].name == name) else {
                     continue;
                 };
-                let barrier = graph.add_node(None);
+                let barrier = graph.add_node(Node::Join);
                 for from in &index[dep] {
                     graph.add_edge(*from, barrier, ());
                 }
@@ -87,12 +115,11 @@ impl Plan {
         if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
             let Some(step) = graph
                 .node_weight(cycle.node_id())
-                .copied()
-                .flatten()
+                .and_then(Node::step)
                 .or_else(|| {
                     graph
                         .neighbors_directed(cycle.node_id(), petgraph::Direction::Outgoing)
-                        .find_map(|n| graph[n])
+                        .find_map(|n| graph[n].step())
                 })
             else {
                 return Err(Error::Other("the plan has a cycle".into()));
@@ -104,10 +131,17 @@ impl Plan {
                 "this task is part of a cycle of 'after:' dependencies",
             ));
         }
+        let rescues = tasks
+            .iter()
+            .flat_map(|t| &play.tasks[t.0].blocks)
+            .filter(|f| f.section == Section::Rescue)
+            .map(|f| f.block)
+            .collect();
         Ok(Plan {
             graph,
             hosts: hosts.to_vec(),
             tasks: tasks.to_vec(),
+            rescues,
         })
     }
 
@@ -116,13 +150,13 @@ impl Plan {
         let mut out = String::from("digraph pgplay {\n  rankdir=LR;\n  node [shape=box];\n");
         for idx in self.graph.node_indices() {
             match self.graph[idx] {
-                Some(step) => out.push_str(&format!(
+                Node::Step(step) => out.push_str(&format!(
                     "  n{} [label=\"{}\\n{}\"];\n",
                     idx.index(),
                     escape(&play.tasks[step.task.0].name),
                     escape(&inv.host(step.host).name)
                 )),
-                None => out.push_str(&format!(
+                Node::Join | Node::Lockstep(_) => out.push_str(&format!(
                     "  n{} [label=\"all hosts\", shape=circle];\n",
                     idx.index()
                 )),

@@ -2,17 +2,23 @@
 //!
 //! A scheduler walks the plan's DAG: a (task, host) step starts when everything before it
 //! is done and a fork is free (`--forks` semaphore; `throttle` adds a per-task one). A host
-//! whose step fails or is unreachable skips the rest of its chain while the others go on;
-//! `any_errors_fatal` stops starting new steps everywhere. Ctrl-C (the cancellation token)
-//! stops starting new steps, lets running commands finish, and the recap is still printed.
-//! Each host has one connection (`pool.rs`), opened on first use and reused by every task.
+//! whose step fails or is unreachable skips the rest of its chain while the others go on —
+//! except inside blocks, where a failure first leads the host through the block's rescue
+//! and always steps (`flow.rs`; an unreachable host is never rescued, as in Ansible).
+//! `any_errors_fatal` gives a failure to every host of the play once all have finished that
+//! task (its lockstep barrier): outside blocks that stops the play everywhere; inside them
+//! each host goes through its rescue and always steps, as Ansible does. Ctrl-C (the
+//! cancellation token) stops starting new steps, lets running commands finish, and the
+//! recap is still printed. Each host has one connection (`pool.rs`), opened on first use
+//! and reused by every task.
 
+mod flow;
 mod pool;
 mod step;
 pub mod stepper;
 mod vars;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,8 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::exit;
 use crate::inventory::{HostId, Inventory};
-use crate::plan::Plan;
-use crate::playbook::{Playbook, TaskId};
+use crate::plan::{Node, Plan};
+use crate::playbook::{BlockId, Playbook, TaskId};
 use crate::report::{Event, Stats};
 use crate::template::Renderer;
 
@@ -64,6 +70,8 @@ pub struct HostState {
     pub facts: Map<String, Value>,
     pub failed: bool,
     pub unreachable: bool,
+    /// Where the host stands in the current play's blocks.
+    pub flow: flow::Flow,
     pub stats: Stats,
     /// Its running work was stopped by a second interrupt.
     pub cut: bool,
@@ -330,11 +338,31 @@ impl Engine {
         Summary { exit_code: code }
     }
 
-    /// Run one play's DAG; returns true when any_errors_fatal stopped it.
+    /// `any_errors_fatal`: the failure of some hosts at a task is given to every other host of
+    /// the play, where it stands (Ansible marks them failed: outside blocks their chains
+    /// stop, inside blocks they go through rescue and always).
+    fn fail_others(&self, hosts: &[HostId], failed: &[HostId], rescues: &HashSet<BlockId>) {
+        for h in hosts.iter().filter(|h| !failed.contains(h)) {
+            let mut st = self.state(*h);
+            if st.failed || st.unreachable {
+                continue;
+            }
+            if st.flow.fail(rescues) == flow::Failure::HostFailed {
+                st.failed = true;
+            }
+        }
+    }
+
+    /// Run one play's DAG; returns true when any_errors_fatal fired and left a host failed.
     async fn run_play(self: &Arc<Engine>, play_index: usize, plan: Plan, last_play: bool) -> bool {
         let play = &self.pb.plays[play_index];
         let graph = Arc::new(plan.graph);
         let hosts = Arc::new(plan.hosts);
+        let rescues = Arc::new(plan.rescues);
+        // any_errors_fatal: per task, the hosts whose own step failed there; the others get
+        // the failure at the task's lockstep barrier, once every host has finished it.
+        let mut fatal: HashMap<TaskId, Vec<HostId>> = HashMap::new();
+        let mut fired = false;
         let forks = Arc::new(Semaphore::new(self.opts.forks.max(1)));
         let throttles: HashMap<TaskId, Arc<Semaphore>> = plan
             .tasks
@@ -357,11 +385,11 @@ impl Engine {
         // last step of the run is done (bounded sockets and memory on large fleets).
         let mut remaining: HashMap<HostId, usize> = HashMap::new();
         for n in graph.node_indices() {
-            if let Some(step) = graph[n] {
+            if let Some(step) = graph[n].step() {
                 *remaining.entry(step.host).or_default() += 1;
             }
         }
-        let mut running: JoinSet<NodeIndex> = JoinSet::new();
+        let mut running: JoinSet<(NodeIndex, bool)> = JoinSet::new();
         let mut closing: JoinSet<()> = JoinSet::new();
         let mut stop = false;
         loop {
@@ -369,8 +397,14 @@ impl Engine {
             // step's successor goes to the front of the queue, so each host runs its chain
             // through (depth first) rather than every host holding a connection at once.
             while let Some(&node) = ready.front() {
-                let Some(step) = graph[node] else {
+                let Some(step) = graph[node].step() else {
                     ready.pop_front();
+                    if let Node::Lockstep(task) = graph[node] {
+                        if let Some(failed) = fatal.remove(&task) {
+                            self.fail_others(&hosts, &failed, &rescues);
+                            fired = true;
+                        }
+                    }
                     for next in graph.neighbors_directed(node, Direction::Outgoing) {
                         indegree[next.index()] -= 1;
                         if indegree[next.index()] == 0 {
@@ -397,23 +431,32 @@ impl Engine {
                 let engine = self.clone();
                 let throttle = throttles.get(&step.task).cloned();
                 let hosts = hosts.clone();
+                let rescues = rescues.clone();
                 running.spawn(async move {
                     let _fork = fork;
                     let _throttle = match &throttle {
                         Some(t) => t.clone().acquire_owned().await.ok(),
                         None => None,
                     };
+                    let mut failed = false;
                     if !engine.cancel.is_cancelled() {
-                        step::run(&engine, play_index, step, &hosts).await;
+                        failed = step::run(&engine, play_index, step, &hosts, &rescues).await;
                     }
-                    node
+                    (node, failed)
                 });
             }
             let Some(done) = running.join_next().await else {
                 break;
             };
             let node = match done {
-                Ok(node) => node,
+                Ok((node, failed)) => {
+                    if let (true, Some(step)) =
+                        (failed && play.any_errors_fatal, graph[node].step())
+                    {
+                        fatal.entry(step.task).or_default().push(step.host);
+                    }
+                    node
+                }
                 Err(e) => {
                     self.emit(Event::Warning {
                         message: format!("internal error in a task runner: {e}"),
@@ -422,13 +465,7 @@ impl Engine {
                     continue;
                 }
             };
-            if let Some(step) = graph[node] {
-                if play.any_errors_fatal {
-                    let st = self.state(step.host);
-                    if st.failed || st.unreachable {
-                        stop = true;
-                    }
-                }
+            if let Some(step) = graph[node].step() {
                 if let Some(left) = remaining.get_mut(&step.host) {
                     *left -= 1;
                     if *left == 0 && last_play {
@@ -445,6 +482,20 @@ impl Engine {
             }
         }
         while closing.join_next().await.is_some() {}
-        stop
+        // A failure at the play's last task has no barrier after it.
+        for (_, failed) in fatal.drain() {
+            self.fail_others(&hosts, &failed, &rescues);
+            fired = true;
+        }
+        // Out of the play, a failure still carried in a block fails the host.
+        let mut any_failed = false;
+        for h in hosts.iter() {
+            let mut st = self.state(*h);
+            if st.flow.finish() && !st.unreachable {
+                st.failed = true;
+            }
+            any_failed |= st.failed || st.unreachable;
+        }
+        stop || (fired && any_failed)
     }
 }

@@ -1,15 +1,18 @@
-//! One (task, host) step: conditions, loop, arguments, become, the module call with
-//! until/retries, changed_when/failed_when, register, and the result event.
+//! One (task, host) step: whether the host runs it at all (a failed host, the blocks: see
+//! `flow.rs`), conditions, loop, arguments, become, the module call with until/retries,
+//! changed_when/failed_when, register, and the result event.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use super::flow::{self, Next};
 use super::Engine;
 use crate::inventory::HostId;
 use crate::modules::{self, Ctx, Failure, Outcome};
 use crate::plan::Step;
-use crate::playbook::Task;
+use crate::playbook::{BlockId, Task};
 use crate::report::{Event, Status};
 use crate::transport::{Become, BecomeMethod};
 
@@ -26,16 +29,41 @@ struct Done {
     result: Value,
 }
 
-pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[HostId]) {
-    {
-        let st = engine.state(step.host);
-        if st.failed || st.unreachable {
-            return;
-        }
-    }
+/// Run one step; true when it failed the host's task (not ignored) or found the host
+/// unreachable — what `any_errors_fatal` passes on to the other hosts.
+pub async fn run(
+    engine: &Engine,
+    play_index: usize,
+    step: Step,
+    play_hosts: &[HostId],
+    rescues: &HashSet<BlockId>,
+) -> bool {
     let play = &engine.pb.plays[play_index];
     let task = &play.tasks[step.task.0];
     let host_name = engine.inv.host(step.host).name.clone();
+    let next = {
+        let mut st = engine.state(step.host);
+        if st.failed || st.unreachable {
+            Next::Pass
+        } else {
+            match st.flow.enter(&task.blocks, rescues) {
+                Next::Failed => {
+                    st.failed = true;
+                    Next::Pass
+                }
+                next => next,
+            }
+        }
+    };
+    if next != Next::Run {
+        // Nothing to show (as Ansible shows nothing), but the reporters that print in task
+        // order learn that this host is done with the task.
+        engine.emit(Event::Passed {
+            task_index: step.task.0,
+            host: host_name,
+        });
+        return false;
+    }
 
     if task.run_once && play_hosts.first() != Some(&step.host) {
         // Another host ran it; share its registered result.
@@ -47,7 +75,7 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
         if let (Some(result), Some(name)) = (shared, &task.register) {
             engine.state(step.host).facts.insert(name.clone(), result);
         }
-        return;
+        return false;
     }
 
     engine.emit(Event::TaskStart {
@@ -110,10 +138,24 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
                 st.stats.changed += 1;
             }
             Status::Skipped => st.stats.skipped += 1,
-            Status::Failed => {
-                st.stats.failed += 1;
-                st.failed = true;
-            }
+            // As Ansible's strategy counts it: a failure that a rescue will handle is
+            // `rescued`, not `failed`, and gives the rescue `ansible_failed_task` and
+            // `ansible_failed_result` (the result as registered); the host is failed only
+            // when the failure leaves its outermost block unhandled.
+            Status::Failed => match st.flow.fail(rescues) {
+                flow::Failure::Rescued => {
+                    st.stats.rescued += 1;
+                    st.facts
+                        .insert("ansible_failed_task".into(), super::vars::failed_task(task));
+                    st.facts
+                        .insert("ansible_failed_result".into(), done.result.clone());
+                }
+                flow::Failure::Unhandled => st.stats.failed += 1,
+                flow::Failure::HostFailed => {
+                    st.stats.failed += 1;
+                    st.failed = true;
+                }
+            },
             Status::Ignored => {
                 st.stats.ok += 1;
                 st.stats.ignored += 1;
@@ -142,6 +184,7 @@ pub async fn run(engine: &Engine, play_index: usize, step: Step, play_hosts: &[H
         result,
         duration_ms: elapsed,
     });
+    matches!(done.status, Status::Failed | Status::Unreachable)
 }
 
 /// A done step paired with the value to register (the same result).

@@ -2,7 +2,9 @@
 //! play defaults < inventory (group < host) < play vars < block/task vars < registered results and set_fact
 //! < extra vars (-e), plus the magic variables (`inventory_hostname`, `group_names`, `groups`,
 //! `ansible_check_mode`, `ansible_play_hosts`, ...). Strings that hold templates are
-//! rendered lazily, as Ansible does, when the context is built.
+//! rendered lazily, as Ansible does, when the context is built. `ansible_failed_task` and
+//! `ansible_failed_result` are facts of the host, set when a block's rescue is about to
+//! handle a failure (`failed_task` builds the first), and stay for the rest of the run.
 
 use serde_json::{Map, Value};
 
@@ -159,4 +161,32 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
         }
     }
     text
+}
+
+/// `ansible_failed_task`: the failed task as written (Ansible gives its serialized task;
+/// these are the keywords pgplay has, untemplated, with its `name` and `action`).
+pub fn failed_task(task: &Task) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(task.name.clone()));
+    m.insert("action".into(), Value::String(task.action.module.clone()));
+    m.insert("args".into(), Value::Object(task.action.args.clone()));
+    let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
+    m.insert("tags".into(), strings(&task.tags));
+    m.insert("when".into(), strings(&task.when));
+    let optional = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
+    m.insert("register".into(), optional(&task.register));
+    m.insert("delegate_to".into(), optional(&task.delegate_to));
+    m.insert("become_user".into(), optional(&task.become_user));
+    m.insert(
+        "become".into(),
+        task.r#become.map(Value::Bool).unwrap_or(Value::Null),
+    );
+    m.insert(
+        "loop".into(),
+        task.loop_items.clone().unwrap_or(Value::Null),
+    );
+    m.insert("ignore_errors".into(), Value::Bool(task.ignore_errors));
+    m.insert("run_once".into(), Value::Bool(task.run_once));
+    m.insert("no_log".into(), Value::Bool(task.no_log));
+    Value::Object(m)
 }

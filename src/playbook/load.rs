@@ -1,12 +1,16 @@
 //! Lowering playbook YAML into typed plays and flat task lists.
 //!
 //! Every key is checked against what pgplay understands; an unknown one is an error with the
-//! file:line:col and a "did you mean". Blocks and task-file imports are flattened here, with
-//! their tags, conditions, become, vars and environment handed down to each task.
+//! file:line:col and a "did you mean". Blocks (`block.rs`) and task-file imports are flattened
+//! here, with their tags, conditions, become, vars and environment handed down to each task.
+
+mod block;
+
+use std::cell::Cell;
 
 use serde_json::{Map, Value};
 
-use super::{builtin, Action, Play, Playbook, Source, Task, TaskId};
+use super::{builtin, Action, Frame, Play, Playbook, Source, Task, TaskId};
 use crate::error::{did_you_mean, Error, Result};
 use crate::modules;
 use crate::yaml::{self, Kind, Node};
@@ -65,6 +69,8 @@ const TASK_KEYS: &[&str] = &[
 
 const BLOCK_KEYS: &[&str] = &[
     "block",
+    "rescue",
+    "always",
     "name",
     "when",
     "tags",
@@ -158,7 +164,10 @@ pub fn load_source(name: &str, display: &str, text: &str, source: Source) -> Res
         )
         .with_hint("start the file with '- name: ...' and 'hosts: ...'"));
     };
-    let lowering = Lowering { source: &source };
+    let lowering = Lowering {
+        source: &source,
+        blocks: Cell::new(0),
+    };
     let mut plays = Vec::new();
     for item in items {
         plays.push(lowering.play(item)?);
@@ -192,10 +201,14 @@ struct Inherit {
     delegate_to: Option<String>,
     check_mode: Option<bool>,
     depth: usize,
+    /// The enclosing blocks and sections, outermost first.
+    frames: Vec<Frame>,
 }
 
 struct Lowering<'a> {
     source: &'a Source,
+    /// Blocks numbered so far (a block's id is its number in the playbook).
+    blocks: Cell<usize>,
 }
 
 fn entries<'n>(node: &'n Node, what: &str) -> Result<&'n [(Node, Node)]> {
@@ -368,7 +381,7 @@ impl Lowering<'_> {
         })?;
         let mut tasks = Vec::new();
         if let Some(t) = tasks_node {
-            self.task_list(t, &inherit, &mut tasks)?;
+            self.task_list(t, "tasks", &inherit, &mut tasks)?;
         }
         for (i, t) in tasks.iter_mut().enumerate() {
             t.id = TaskId(i);
@@ -389,7 +402,14 @@ impl Lowering<'_> {
         })
     }
 
-    fn task_list(&self, node: &Node, inherit: &Inherit, out: &mut Vec<Task>) -> Result<()> {
+    /// A list of tasks under `key` (`tasks`, `block`, `rescue`, `always`, a task file).
+    fn task_list(
+        &self,
+        node: &Node,
+        key: &str,
+        inherit: &Inherit,
+        out: &mut Vec<Task>,
+    ) -> Result<()> {
         match &node.kind {
             Kind::Null => Ok(()),
             Kind::Seq(items) => {
@@ -400,7 +420,7 @@ impl Lowering<'_> {
             }
             _ => Err(Error::invalid(
                 &node.span,
-                "tasks",
+                key,
                 format!("expected a list of tasks, found {}", node.type_name()),
             )),
         }
@@ -448,34 +468,6 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    fn block(&self, map: &[(Node, Node)], inherit: &Inherit, out: &mut Vec<Task>) -> Result<()> {
-        let mut inner = inherit.clone();
-        let mut body = None;
-        for (k, v) in map {
-            match k.key_text().as_str() {
-                "block" => body = Some(v),
-                "any_errors_fatal" => {
-                    boolean(v, "any_errors_fatal")?;
-                }
-                "rescue" | "always" => {
-                    return Err(Error::invalid(
-                        &k.span,
-                        k.key_text(),
-                        "rescue/always sections are not supported yet",
-                    )
-                    .with_hint(
-                        "use ignore_errors and a following task with 'when: result is failed'",
-                    ))
-                }
-                _ => self.apply_common(k, v, &mut inner, BLOCK_KEYS, "block")?,
-            }
-        }
-        if let Some(body) = body {
-            self.task_list(body, &inner, out)?;
-        }
-        Ok(())
-    }
-
     fn include(
         &self,
         node: &Node,
@@ -497,6 +489,9 @@ impl Lowering<'_> {
         for (k, v) in map {
             if k.span == key.span {
                 continue;
+            }
+            if matches!(k.key_text().as_str(), "rescue" | "always") {
+                return Err(block::only_in_a_block(k, "include"));
             }
             self.apply_common(
                 k,
@@ -538,7 +533,7 @@ impl Lowering<'_> {
             }
         };
         let root = parse(&display, &text)?;
-        self.task_list(&root, &inner, out)
+        self.task_list(&root, "tasks", &inner, out)
     }
 
     fn task(&self, node: &Node, map: &[(Node, Node)], inherit: &Inherit) -> Result<Task> {
@@ -578,6 +573,7 @@ impl Lowering<'_> {
             vars: Map::new(),
             after: Vec::new(),
             after_span: None,
+            blocks: Vec::new(),
         };
         let mut retries_set = false;
         for (k, v) in map {
@@ -661,6 +657,7 @@ impl Lowering<'_> {
                     task.after_span = Some(k.span.clone());
                 }
                 "args" => extra_args = Some(json_map(v, "args")?),
+                "rescue" | "always" => return Err(block::only_in_a_block(k, "task")),
                 _ if TASK_KEYS.contains(&key.as_str()) => {
                     self.apply_common(k, v, &mut inh, TASK_KEYS, "task")?
                 }
@@ -722,6 +719,7 @@ impl Lowering<'_> {
         task.vars = inh.vars;
         task.delegate_to = inh.delegate_to;
         task.check_mode = inh.check_mode;
+        task.blocks = inh.frames;
         Ok(task)
     }
 }

@@ -1,10 +1,12 @@
 //! Playbooks: an Ansible-flavoured, typed subset, loaded from YAML into plays of flat tasks.
 //!
-//! `load.rs` lowers the YAML (unknown keys are errors with "did you mean"); blocks and
-//! `import_tasks`/`include_tasks` are flattened at load time, each task inheriting its
-//! enclosing blocks' tags, conditions, become, vars and environment, so later stages see one
-//! ordered list of tasks per play. `builtin.rs` holds the playbooks and templates compiled
-//! into the binary.
+//! `load.rs` lowers the YAML (unknown keys are errors with "did you mean"); blocks
+//! (`load/block.rs`: body, `rescue:`, `always:`) and `import_tasks`/`include_tasks` are flattened
+//! at load time, each task inheriting its enclosing blocks' tags, conditions, become, vars and
+//! environment, so later stages see one ordered list of tasks per play. A task keeps the
+//! blocks it sits in (`Task::blocks`): at run time that path alone decides, per host, whether
+//! the task runs after a failure (the rest of a block is passed over, its rescue and always
+//! sections run). `builtin.rs` holds the playbooks and templates compiled into the binary.
 
 pub mod builtin;
 mod load;
@@ -18,6 +20,29 @@ use crate::yaml::Span;
 /// Index of a task within its play.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(pub usize);
+
+/// A block of a play (unique within the playbook).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockId(pub usize);
+
+/// The part of a block a task belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// `block:` — runs in order; the first failure on a host ends it there.
+    Body,
+    /// `rescue:` — runs on a host only when the body failed there; when it completes, the host
+    /// is no longer failed (Ansible's "rescued").
+    Rescue,
+    /// `always:` — runs on every host that entered the block, whatever happened in it.
+    Always,
+}
+
+/// One enclosing block of a task: which block, and in which of its sections the task is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub block: BlockId,
+    pub section: Section,
+}
 
 #[derive(Debug)]
 pub struct Playbook {
@@ -108,4 +133,6 @@ pub struct Task {
     pub after: Vec<String>,
     /// Where `after:` was written (for errors about it).
     pub after_span: Option<Span>,
+    /// The blocks the task sits in, outermost first (empty for a task of the play itself).
+    pub blocks: Vec<Frame>,
 }

@@ -9,7 +9,10 @@ pub struct Json;
 
 impl Reporter for Json {
     fn handle(&mut self, event: &Event) {
-        if matches!(event, Event::TaskStart { .. } | Event::Tick) {
+        if matches!(
+            event,
+            Event::TaskStart { .. } | Event::Tick | Event::Passed { .. }
+        ) {
             return;
         }
         if let Event::Interrupt {

@@ -35,7 +35,9 @@ pub struct TaskInfo {
     pub run_once: bool,
 }
 
-/// Per-host totals for the recap.
+/// Per-host totals for the recap, in the order Ansible prints them. As Ansible counts: a
+/// failure that a block's rescue handles is `rescued`, not `failed`; an ignored one is `ok`
+/// and `ignored`.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     pub ok: usize,
@@ -43,6 +45,7 @@ pub struct Stats {
     pub unreachable: usize,
     pub failed: usize,
     pub skipped: usize,
+    pub rescued: usize,
     pub ignored: usize,
 }
 
@@ -61,6 +64,13 @@ pub enum Event {
     },
     TaskStart {
         task: String,
+        host: String,
+    },
+    /// A host passes over a step without running it: its host failed earlier, or its block
+    /// says so (the rest of a failed block, a rescue when nothing failed). Never printed
+    /// (Ansible prints nothing for it); reporters that keep task order count it as done.
+    Passed {
+        task_index: usize,
         host: String,
     },
     Result {

@@ -144,8 +144,10 @@ impl Reporter for Progress {
                 self.started.remove(host);
                 if let Some(bar) = self.bars.get(host) {
                     if matches!(status, Status::Failed | Status::Unreachable) {
+                        // Not abandoned: inside a block the host goes on to its rescue and
+                        // always steps; once failed, its steps are passed over to the end.
+                        bar.set_message(format!("{task}: {status:?}").to_lowercase());
                         bar.inc(1);
-                        bar.abandon_with_message(format!("{task}: {status:?}").to_lowercase());
                     } else {
                         // The message first: the bar is drawn when it moves.
                         let tally = self.tally.entry(host.clone()).or_default();
@@ -168,6 +170,11 @@ impl Reporter for Progress {
                     let _ = self.multi.println(self.paint(line.trim_start().trim_end()));
                 }
                 let _ = &self.last_task;
+            }
+            Event::Passed { host, .. } => {
+                if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {
+                    bar.inc(1);
+                }
             }
             Event::Progress { host, message, .. } => {
                 if let Some(bar) = self.bars.get(host).or(self.overall.as_ref()) {

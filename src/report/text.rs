@@ -2,9 +2,9 @@
 //!
 //! Hosts run their chains independently, so results of different tasks arrive interleaved.
 //! To read like Ansible's linear output, results are printed grouped under their task in
-//! task order: a result is held back until every earlier task has been reported by every
-//! host still running (a host that failed reports nothing more). Execution is not slowed:
-//! only printing waits.
+//! task order: a result is held back until every host has reported every earlier task, or
+//! passed over it (`Event::Passed`: a failed host, the rest of a failed block, a rescue that
+//! is not needed). Execution is not slowed: only printing waits.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -147,7 +147,6 @@ pub struct Order {
     cursor: usize,
     reported: HashMap<usize, HashSet<String>>,
     held: HashMap<usize, Vec<Event>>,
-    dead: HashSet<String>,
 }
 
 impl Order {
@@ -159,23 +158,26 @@ impl Order {
         };
     }
 
-    /// Take a result; return the events that may be printed now, in order.
+    /// Take a result (or a step passed over); return the events that may be printed now, in
+    /// order.
     pub fn push(&mut self, event: Event) -> Vec<Event> {
-        if let Event::Result {
-            task_index,
-            host,
-            status,
-            ..
-        } = &event
-        {
-            if matches!(status, Status::Failed | Status::Unreachable) {
-                self.dead.insert(host.clone());
+        match &event {
+            Event::Result {
+                task_index, host, ..
+            } => {
+                self.reported
+                    .entry(*task_index)
+                    .or_default()
+                    .insert(host.clone());
+                self.held.entry(*task_index).or_default().push(event);
             }
-            self.reported
-                .entry(*task_index)
-                .or_default()
-                .insert(host.clone());
-            self.held.entry(*task_index).or_default().push(event);
+            Event::Passed { task_index, host } => {
+                self.reported
+                    .entry(*task_index)
+                    .or_default()
+                    .insert(host.clone());
+            }
+            _ => {}
         }
         let mut out = Vec::new();
         while let Some(&(index, run_once)) = self.tasks.get(self.cursor) {
@@ -186,7 +188,7 @@ impl Order {
             } else {
                 self.hosts
                     .iter()
-                    .all(|h| self.dead.contains(h) || seen.is_some_and(|s| s.contains(h)))
+                    .all(|h| seen.is_some_and(|s| s.contains(h)))
             };
             if !complete {
                 break;
@@ -268,7 +270,7 @@ pub fn render(
             out.push_str(&play_banner(&name, playbook));
             *last_task = None;
         }
-        Event::TaskStart { .. } | Event::Tick | Event::Interrupt { .. } => {}
+        Event::TaskStart { .. } | Event::Passed { .. } | Event::Tick | Event::Interrupt { .. } => {}
         Event::Result {
             task,
             task_index,
@@ -381,8 +383,8 @@ pub fn render(
             out.push_str(&banner("PLAY RECAP", ""));
             for (host, s) in hosts {
                 out.push_str(&format!(
-                    "{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued=0    ignored={}\n",
-                    s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.ignored
+                    "{host:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
+                    s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.rescued, s.ignored
                 ));
             }
         }
@@ -437,7 +439,7 @@ impl Reporter for Text {
                 ready.push(event.clone());
                 ready
             }
-            Event::Result { .. } => self.order.push(event.clone()),
+            Event::Result { .. } | Event::Passed { .. } => self.order.push(event.clone()),
             Event::Recap { .. } => {
                 let mut ready = self.order.drain();
                 ready.push(event.clone());
@@ -452,5 +454,82 @@ impl Reporter for Text {
         if !text.is_empty() {
             self.write(&text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::TaskInfo;
+
+    fn result(task_index: usize, host: &str, status: Status) -> Event {
+        Event::Result {
+            play: "p".into(),
+            task: format!("t{task_index}"),
+            task_index,
+            host: host.into(),
+            status,
+            changed: false,
+            msg: None,
+            diff: None,
+            item: None,
+            result: Value::Null,
+            duration_ms: 0,
+        }
+    }
+
+    fn passed(task_index: usize, host: &str) -> Event {
+        Event::Passed {
+            task_index,
+            host: host.into(),
+        }
+    }
+
+    /// (task, host) of the results `push` lets out.
+    fn out(order: &mut Order, event: Event) -> Vec<(usize, String)> {
+        order
+            .push(event)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Result {
+                    task_index, host, ..
+                } => Some((task_index, host)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_rescue_prints_under_its_task_once_every_host_is_past_the_tasks_before() {
+        let mut order = Order::default();
+        let tasks: Vec<TaskInfo> = (0..3)
+            .map(|index| TaskInfo {
+                index,
+                name: format!("t{index}"),
+                run_once: false,
+            })
+            .collect();
+        order.start(&["a".into(), "b".into()], &tasks);
+        // Task 0 fails on a (inside a block); task 1 is the rest of the body, task 2 the
+        // rescue: a passes over 1 and runs 2, b runs 1 and passes over 2.
+        assert_eq!(
+            out(&mut order, result(0, "a", Status::Failed)),
+            [(0, "a".into())]
+        );
+        assert_eq!(
+            out(&mut order, result(0, "b", Status::Ok)),
+            [(0, "b".into())]
+        );
+        assert_eq!(
+            out(&mut order, result(2, "a", Status::Ok)),
+            [],
+            "b has not done task 1"
+        );
+        assert_eq!(out(&mut order, passed(1, "a")), []);
+        assert_eq!(
+            out(&mut order, result(1, "b", Status::Ok)),
+            [(1, "b".into()), (2, "a".into())]
+        );
+        assert_eq!(out(&mut order, passed(2, "b")), []);
     }
 }

@@ -1,11 +1,12 @@
 //! pgplay's integration suite: the real binary against real OpenSSH hosts.
 //!
-//! A custom harness (libtest-mimic) brings the fleet sandbox up once (32 sshd hosts on
+//! A custom harness (libtest-mimic) brings the fleet sandbox up once (47 sshd hosts on
 //! 127.0.40.x, each in its own mount namespace), runs every test, and brings it down again,
 //! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
 //! Each test works on its own hosts, so tests can run in parallel.
 
 mod bad_inputs;
+mod blocks;
 mod inventory_list;
 mod language;
 mod modules;
@@ -23,7 +24,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 32;
+const FLEET_SIZE: usize = 47;
 
 type TestFn = fn(&support::Fleet);
 
@@ -111,6 +112,23 @@ fn main() {
         (
             "step_asks_before_each_task",
             settings::step_asks_before_each_task,
+        ),
+        (
+            "blocks_rescue_on_one_host_of_three",
+            blocks::rescue_on_one_host_of_three,
+        ),
+        (
+            "blocks_failing_rescue_fails_the_host",
+            blocks::failing_rescue_fails_the_host,
+        ),
+        (
+            "blocks_always_without_rescue_keeps_the_failure",
+            blocks::always_without_rescue_keeps_the_failure,
+        ),
+        ("blocks_nested", blocks::nested_blocks),
+        (
+            "blocks_check_mode_and_unreachable",
+            blocks::check_mode_and_unreachable,
         ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {
