@@ -27,26 +27,23 @@ fn main() {
     println!("cargo:rustc-env=PGPLAY_COMMIT={commit}");
     println!("cargo:rustc-env=PGPLAY_BUILD_DATE={date}");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    // a new commit (HEAD moves, or the branch it names) rebuilds the metadata
-    let git = Path::new(".git");
-    if git.is_dir() {
-        // (only files that exist: a missing one would make cargo rerun this every build)
-        let head = std::fs::read_to_string(git.join("HEAD"))
+    // a new commit (HEAD moves, or the branch it names) rebuilds the metadata; git says
+    // where its files are (in a worktree `.git` is a file that points elsewhere)
+    let git_dir = run("git", &["rev-parse", "--git-dir"]);
+    let common = run("git", &["rev-parse", "--git-common-dir"]);
+    if let (Some(git_dir), Some(common)) = (git_dir, common) {
+        let (git_dir, common) = (Path::new(&git_dir), Path::new(&common));
+        let head_file = git_dir.join("HEAD");
+        let branch = std::fs::read_to_string(&head_file)
             .ok()
-            .and_then(|h| {
-                h.strip_prefix("ref: ")
-                    .map(|r| format!(".git/{}", r.trim()))
-            });
-        for f in [
-            Some(".git/HEAD".to_string()),
-            Some(".git/packed-refs".into()),
-            head,
-        ]
-        .into_iter()
-        .flatten()
+            .and_then(|h| h.strip_prefix("ref: ").map(|r| common.join(r.trim())));
+        // (only files that exist: a missing one would make cargo rerun this every build)
+        for f in [Some(head_file), Some(common.join("packed-refs")), branch]
+            .into_iter()
+            .flatten()
         {
-            if Path::new(&f).exists() {
-                println!("cargo:rerun-if-changed={f}");
+            if f.exists() {
+                println!("cargo:rerun-if-changed={}", f.display());
             }
         }
     }
