@@ -302,6 +302,14 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         println!("playbook: {} ({})", pb.name, playbook::origin(&pb));
         return Ok(exit::OK);
     }
+    let connects = !(a.list_hosts || a.list_tasks || a.list_tags || a.graph);
+    // -k / -K read from a terminal only: said before anything else is done.
+    if connects && a.ask_pass {
+        crate::ask::require_terminal("-k/--ask-pass")?;
+    }
+    if connects && a.ask_become_pass {
+        crate::ask::require_terminal("-K/--ask-become-pass")?;
+    }
     let mut extra_vars = Map::new();
     for n in &extra_nodes {
         if let Value::Object(m) = n.to_json() {
@@ -326,6 +334,18 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     // Validation scoped to the run: what it reads on the hosts in play is refused if wrong,
     // the rest of the inventory is warned about once; -e that nothing reads is said.
     for w in crate::scope::check(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars)? {
+        eprint!("{w}");
+    }
+    // Connection variables against the transport each host in play uses.
+    let transport = match a.connection {
+        Connection::Russh => Transport::Russh,
+        Connection::Openssh => Transport::Openssh,
+        Connection::Local => Transport::Local,
+    };
+    let mut in_play: Vec<HostId> = sel.hosts.iter().flatten().copied().collect();
+    in_play.sort();
+    in_play.dedup();
+    for w in inventory::check_connections(&inv, &in_play, transport)? {
         eprint!("{w}");
     }
     for k in crate::scope::unread_extra(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars) {
@@ -364,15 +384,12 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         }
         return Ok(exit::OK);
     }
+    let (conn_password, become_password) = ask_passwords(a)?;
     let opts = Options {
         check: a.check,
         diff: a.diff,
         forks: a.forks as usize,
-        transport: match a.connection {
-            Connection::Russh => Transport::Russh,
-            Connection::Openssh => Transport::Openssh,
-            Connection::Local => Transport::Local,
-        },
+        transport,
         accept_new_host_keys: a.accept_new_host_keys,
         known_hosts: a.known_hosts.clone(),
         private_key: a.private_key.clone(),
@@ -380,6 +397,8 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         r#become: a.r#become,
         become_user: a.become_user.clone(),
         timeout: Duration::from_secs(a.timeout.max(1)),
+        conn_password,
+        become_password,
         extra_vars,
         rerun: rerun(a),
     };
@@ -442,6 +461,30 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         summary.exit_code
     });
     Ok(code)
+}
+
+/// `-k` and `-K`: asked once each, on the terminal; with both, an empty become password is
+/// the SSH password (as ansible-playbook).
+fn ask_passwords(
+    a: &PlaybookArgs,
+) -> Result<(
+    Option<crate::transport::Secret>,
+    Option<crate::transport::Secret>,
+)> {
+    use crate::ask;
+    let conn = match a.ask_pass {
+        true => Some(ask::password(ask::SSH_PROMPT)?),
+        false => None,
+    };
+    let become_password = match (a.ask_become_pass, &conn) {
+        (false, _) => None,
+        (true, None) => Some(ask::password(ask::BECOME_PROMPT)?),
+        (true, Some(ssh)) => {
+            let given = ask::password(ask::BECOME_DEFAULTS_PROMPT)?;
+            Some(if given.is_empty() { ssh.clone() } else { given })
+        }
+    };
+    Ok((conn, become_password))
 }
 
 type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);

@@ -1,5 +1,11 @@
 //! One connection per host for the whole run: opened on the first task that needs it,
 //! reused by every later task (and by tasks delegated to that host), closed at the end.
+//!
+//! How to reach a host is computed once, here, from its connection variables (which win, as
+//! in Ansible) and the command line: user, port, keys, password (`ansible_password` over
+//! `-k`), timeouts, host key checking, and what the russh transport does itself of the
+//! inventory's ssh options (jump hosts, known_hosts, identities, compression, keepalives);
+//! the openssh transport gets those options as written.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,16 +13,11 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::Options;
-use crate::inventory::{expand_home, ConnKind, HostId, Inventory};
+use crate::inventory::{expand_home, ConnVars, HostId, Inventory};
+use crate::transport::ssh_args::Meaning;
 use crate::transport::{ConnectOptions, Connection, HostKeyPolicy};
 
-/// Which transport to use for hosts whose inventory does not say (`-c`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    Russh,
-    Openssh,
-    Local,
-}
+pub use crate::inventory::Transport;
 
 enum Slot {
     Empty,
@@ -63,51 +64,51 @@ impl Pool {
             .iter()
             .map(|h| {
                 let c = &h.conn;
-                let key_files = match (&c.key_file, &opts.private_key) {
-                    (Some(k), _) => vec![k.clone()],
-                    (None, Some(k)) => vec![k.clone()],
-                    (None, None) => keys.clone(),
-                };
-                // As in Ansible, the inventory's ansible_connection wins over -c.
-                let transport = match c.kind {
-                    ConnKind::Default => opts.transport,
-                    ConnKind::Openssh => Transport::Openssh,
-                    ConnKind::Russh => Transport::Russh,
-                    ConnKind::Local => Transport::Local,
-                };
+                let transport = c.transport(opts.transport);
                 let explicit = c.explicit
                     || opts.user.is_some()
                     || opts.private_key.is_some()
                     || opts.known_hosts.is_some()
                     || opts.accept_new_host_keys;
+                let key_files = match (&c.key_file, &opts.private_key) {
+                    (Some(k), _) => vec![k.clone()],
+                    (None, Some(k)) => vec![k.clone()],
+                    (None, None) => keys.clone(),
+                };
+                let mut connect = ConnectOptions {
+                    host: h.name.clone(),
+                    address: c.address.clone(),
+                    port: c.port,
+                    user: c
+                        .user
+                        .clone()
+                        .or_else(|| opts.user.clone())
+                        .unwrap_or_else(|| default_user.clone()),
+                    key_files,
+                    known_hosts: c
+                        .known_hosts
+                        .clone()
+                        .or_else(|| opts.known_hosts.clone())
+                        .map(|p| expand_home(&p.to_string_lossy()))
+                        .unwrap_or_else(|| default_known.clone()),
+                    host_key_policy: if opts.accept_new_host_keys {
+                        HostKeyPolicy::AcceptNew
+                    } else {
+                        HostKeyPolicy::Strict
+                    },
+                    connect_timeout: opts.timeout,
+                    use_agent: true,
+                    // As Ansible: the host's ansible_password beats -k.
+                    password: c.password.clone().or_else(|| opts.conn_password.clone()),
+                    ssh_program: c.ssh_executable.clone(),
+                    ..ConnectOptions::default()
+                };
+                apply_ssh_options(&mut connect, c, transport);
                 Settings {
                     local: transport == Transport::Local,
                     transport,
                     config_only: !explicit,
-                    connect: ConnectOptions {
-                        host: h.name.clone(),
-                        address: c.address.clone(),
-                        port: c.port,
-                        user: c
-                            .user
-                            .clone()
-                            .or_else(|| opts.user.clone())
-                            .unwrap_or_else(|| default_user.clone()),
-                        key_files,
-                        known_hosts: c
-                            .known_hosts
-                            .clone()
-                            .or_else(|| opts.known_hosts.clone())
-                            .map(|p| expand_home(&p.to_string_lossy()))
-                            .unwrap_or_else(|| default_known.clone()),
-                        host_key_policy: if opts.accept_new_host_keys {
-                            HostKeyPolicy::AcceptNew
-                        } else {
-                            HostKeyPolicy::Strict
-                        },
-                        connect_timeout: opts.timeout,
-                        use_agent: true,
-                    },
+                    connect,
                 }
             })
             .collect();
@@ -182,6 +183,98 @@ impl Pool {
     pub async fn close_all(&self) {
         for host in 0..self.slots.len() {
             self.close(HostId(host)).await;
+        }
+    }
+}
+
+/// The inventory's ssh options and connection variables that bear on the connect options.
+/// ssh takes the first value of an option, so the first one written wins here too (identity
+/// files add up). The openssh transport gets the options as written (ssh honours them
+/// itself); the fields set here make its messages and known_hosts handling agree.
+fn apply_ssh_options(connect: &mut ConnectOptions, c: &ConnVars, transport: Transport) {
+    let mut jump = None;
+    let mut known_hosts = None;
+    let mut policy = None;
+    let mut timeout = None;
+    let mut identities_only = None;
+    let mut compression = None;
+    let mut interval = None;
+    let mut count = None;
+    let mut identities = Vec::new();
+    for (_, option) in c.ssh_options() {
+        match &option.meaning {
+            Meaning::Jump(hops) => {
+                jump.get_or_insert_with(|| hops.clone());
+            }
+            Meaning::HostKeys(p) => {
+                policy.get_or_insert(*p);
+            }
+            Meaning::KnownHosts(path) => {
+                known_hosts.get_or_insert_with(|| expand_home(&path.to_string_lossy()));
+            }
+            Meaning::ConnectTimeout(d) => {
+                timeout.get_or_insert(*d);
+            }
+            Meaning::Identity(path) => identities.push(expand_home(&path.to_string_lossy())),
+            Meaning::IdentitiesOnly(b) => {
+                identities_only.get_or_insert(*b);
+            }
+            Meaning::Compression(b) => {
+                compression.get_or_insert(*b);
+            }
+            Meaning::AliveInterval(d) => {
+                interval.get_or_insert(*d);
+            }
+            Meaning::AliveCountMax(n) => {
+                count.get_or_insert(*n);
+            }
+            Meaning::PgplayOwn | Meaning::OpensshOnly => {}
+        }
+    }
+    // ansible_host_key_checking: false is Ansible's StrictHostKeyChecking=no, given before
+    // the user's options; pgplay still refuses a changed key.
+    if let Some(p) = c
+        .host_key_checking
+        .map(|check| {
+            if check {
+                HostKeyPolicy::Strict
+            } else {
+                HostKeyPolicy::AcceptNew
+            }
+        })
+        .or(policy)
+    {
+        connect.host_key_policy = p;
+    }
+    if let Some(path) = known_hosts {
+        connect.known_hosts = path;
+    }
+    if let Some(t) = c.timeout.or(timeout) {
+        connect.connect_timeout = t;
+    }
+    match transport {
+        Transport::Openssh => {
+            connect.ssh_args = c
+                .ssh_args
+                .iter()
+                .flat_map(|a| a.words.iter().cloned())
+                .collect();
+            if let Some(provider) = &c.pkcs11_provider {
+                connect.ssh_args.push("-o".into());
+                connect.ssh_args.push(format!("PKCS11Provider={provider}"));
+            }
+        }
+        Transport::Russh | Transport::Local => {
+            connect.jump = jump.unwrap_or_default();
+            connect.key_files.extend(identities);
+            connect.use_agent = !identities_only.unwrap_or(false);
+            connect.compression = compression.unwrap_or(false);
+            if interval.is_some() || count.is_some() {
+                connect.keepalive = Some((
+                    interval.unwrap_or(std::time::Duration::from_secs(15)),
+                    count.unwrap_or(4),
+                ));
+            }
         }
     }
 }

@@ -227,6 +227,7 @@ impl Sshd {
             host_key_policy: policy,
             connect_timeout: Duration::from_secs(10),
             use_agent: false,
+            ..Default::default()
         }
     }
 

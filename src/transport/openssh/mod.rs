@@ -24,13 +24,15 @@
 //! inventory wins (`-l`, `-p` unless 22, `-i`, `UserKnownHostsFile`,
 //! `StrictHostKeyChecking`, and no ssh-agent unless `use_agent`), while
 //! everything else still comes from ssh's configuration files (e.g.
-//! `ProxyJump`). With `use_config_only == true` none of those are passed, so
+//! `ProxyJump`) and from the inventory's own ssh arguments (see `args`). With `use_config_only == true` none of those are passed, so
 //! `~/.ssh/config` (or `/etc/ssh/ssh_config`) alone decides user, port, keys,
 //! agent and known_hosts handling; ssh's default `StrictHostKeyChecking=ask`
 //! refuses unknown hosts in batch mode. In both modes pgplay always passes
 //! `BatchMode=yes` (never prompt), `ConnectTimeout`, keepalives, its own
 //! `ControlPath`/`ControlMaster`, `ControlPersist=no` and
-//! `ClearAllForwardings=yes`.
+//! `ClearAllForwardings=yes`. A login password (`ansible_password`, `-k`)
+//! reaches ssh through pgplay's own askpass program, never argv (see
+//! [`super::askpass`]).
 //!
 //! The master runs as a child process of pgplay (not daemonised), in a
 //! private directory `/tmp/pgplay-<pid>-<random>/` (mode 0700, short enough
@@ -54,7 +56,6 @@
 //!   it is kept, as with russh.
 
 use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio as ProcessStdio;
@@ -68,14 +69,18 @@ use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
-use super::job::{find_marker, remote_command, stop_command, stop_needs_root};
+mod args;
+mod classify;
+
+use self::args::{prepare_known_hosts, program, resolve, ssh_args};
+use self::classify::{classify, Target};
+use super::askpass::Askpass;
+use super::dialog::{self, Dialog};
+use super::job::{find_marker, remote_command, stop_command, stop_input, stop_needs_root};
 use super::{
     build_script, expand_tilde, ConnectOptions, ExecOutput, ExecRequest, HostKeyPolicy,
     TransportError,
 };
-
-/// The OpenSSH client binary (looked up in `PATH`).
-const SSH: &str = "ssh";
 
 /// Concurrent sessions per master. OpenSSH's default `MaxSessions` is 10;
 /// staying below it leaves room for sessions the server has not reaped yet.
@@ -114,6 +119,8 @@ const LOG_TAIL_LINES: usize = 20;
 pub struct OpensshConnection {
     host: String,
     user: String,
+    /// Bound on a become password dialog.
+    become_wait: Duration,
     owner: Session,
     ctl: PathBuf,
     master: Mutex<Option<Child>>,
@@ -157,7 +164,8 @@ impl OpensshConnection {
         ssh_config: Option<&Path>,
     ) -> Result<OpensshConnection, TransportError> {
         let args = ssh_args(opts, use_config_only, ssh_config);
-        let resolved = resolve(&args, &opts.address).await;
+        let ssh = program(opts);
+        let resolved = resolve(ssh, &args, &opts.address).await;
         let target = Target {
             host: opts.host.clone(),
             address: resolved.hostname.unwrap_or_else(|| opts.address.clone()),
@@ -170,6 +178,7 @@ impl OpensshConnection {
             } else {
                 expand_tilde(&opts.known_hosts)
             },
+            password: opts.password.is_some(),
         };
 
         if !use_config_only && opts.host_key_policy == HostKeyPolicy::AcceptNew {
@@ -192,8 +201,11 @@ impl OpensshConnection {
                 reason: format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}"),
             })?;
         let ctl = dir.path().join("master");
+        // Removed when dropped: right after the master is connected, or on any error.
+        let askpass = askpass_for(opts, &target, dir.path())?;
 
-        let mut master = Command::new(SSH)
+        let mut command = Command::new(ssh);
+        command
             .arg("-M")
             .arg("-N")
             .arg("-S")
@@ -204,9 +216,13 @@ impl OpensshConnection {
             .stdin(ProcessStdio::null())
             .stdout(ProcessStdio::null())
             .stderr(ProcessStdio::piped())
-            .kill_on_drop(true)
+            .kill_on_drop(true);
+        for (name, value) in askpass.iter().flat_map(Askpass::env) {
+            command.env(name, value);
+        }
+        let mut master = command
             .spawn()
-            .map_err(|e| target.unreachable(format!("cannot run `{SSH}` (openssh-client): {e}")))?;
+            .map_err(|e| target.unreachable(format!("cannot run `{ssh}` (openssh-client): {e}")))?;
         let master_pid = master.id();
         let log = Arc::new(Mutex::new(MasterLog::default()));
         let drain = master
@@ -237,11 +253,13 @@ impl OpensshConnection {
             let text = lock(&log).connect_text();
             return Err(classify(&text, &target, status));
         }
+        drop(askpass);
         lock(&log).connected();
 
         Ok(OpensshConnection {
             host: opts.host.clone(),
             user: target.user,
+            become_wait: dialog::bound(opts.connect_timeout),
             owner: Session::new_native_mux(dir),
             shared: Arc::new(Shared::new(&ctl)),
             ctl,
@@ -277,8 +295,12 @@ impl OpensshConnection {
         let (tx, rx) = oneshot::channel();
         let handoff = Arc::new(Handoff::new(Arc::clone(&self.shared)));
         let waiting = WaitingForStart(Some(Arc::clone(&handoff)));
-        let as_root = stop_needs_root(req.r#become, &self.user);
-        tokio::spawn(start(handoff, command, req.stdin.is_some(), as_root, tx));
+        let stop = Stop {
+            as_root: stop_needs_root(req.r#become, &self.user),
+            input: stop_input(req.r#become, &self.user),
+        };
+        let talk = Dialog::new(&self.host, req.r#become, &self.user).map(|d| (d, self.become_wait));
+        tokio::spawn(start(handoff, command, req.stdin.is_some(), stop, talk, tx));
         let started = rx.await;
         waiting.disarm();
         let started = match started {
@@ -343,6 +365,7 @@ impl OpensshConnection {
 
     async fn open_error(&self, e: OpenError) -> TransportError {
         let reason = match e {
+            OpenError::Become(e) => return e,
             OpenError::Closing => "connection is closing".to_owned(),
             OpenError::Ssh(e) if !self.master_alive().await => {
                 format!("SSH connection lost: {}{}", describe(&e), self.last_words())
@@ -410,6 +433,33 @@ impl OpensshConnection {
             }
         }
     }
+}
+
+/// The password file and environment that let ssh read `opts.password` (see
+/// [`super::askpass`]); it answers only the target's own `user@host` prompt.
+fn askpass_for(
+    opts: &ConnectOptions,
+    target: &Target,
+    dir: &Path,
+) -> Result<Option<Askpass>, TransportError> {
+    let Some(password) = &opts.password else {
+        return Ok(None);
+    };
+    let failed = |e: std::io::Error| TransportError::Channel {
+        host: opts.host.clone(),
+        reason: format!("cannot hand the password to ssh: {e}"),
+    };
+    let program = match &opts.askpass_program {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map_err(failed)?,
+    };
+    let mut accepted = vec![format!("{}@{}", target.user, target.address)];
+    if opts.address != target.address {
+        accepted.push(format!("{}@{}", target.user, opts.address));
+    }
+    Askpass::new(dir, password, program, accepted)
+        .map(Some)
+        .map_err(failed)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -526,7 +576,7 @@ impl Shared {
     fn cancel(
         self: &Arc<Self>,
         pid: Option<u32>,
-        as_root: bool,
+        stop: Stop,
         permit: OwnedSemaphorePermit,
         pending: Option<Pending>,
     ) {
@@ -539,7 +589,7 @@ impl Shared {
         let pending = pending.unwrap_or_else(|| Pending::new(Arc::clone(self)));
         let shared = Arc::clone(self);
         rt.spawn(async move {
-            let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.send_sigterm(pid, as_root)).await;
+            let _ = tokio::time::timeout(CANCEL_TIMEOUT, shared.send_sigterm(pid, &stop)).await;
             // The command's session is going away: next sessions may open.
             drop(pending);
             drop(permit);
@@ -548,18 +598,28 @@ impl Shared {
 
     /// `kill -TERM` the process group `pid`, retrying while the server
     /// refuses sessions.
-    async fn send_sigterm(&self, pid: u32, as_root: bool) {
-        let kill = stop_command(pid, as_root);
+    async fn send_sigterm(&self, pid: u32, stop: &Stop) {
+        let kill = stop_command(pid, stop.as_root, stop.input.is_some());
         let mut attempt: u64 = 0;
         loop {
-            let status = self
-                .mux
-                .raw_command(&kill)
-                .stdin(Stdio::null())
+            let mut command = self.mux.raw_command(&kill);
+            command
+                .stdin(if stop.input.is_some() {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .await;
+                .stderr(Stdio::null());
+            let status = match command.spawn().await {
+                Ok(mut child) => {
+                    if let (Some(mut pipe), Some(input)) = (child.stdin().take(), &stop.input) {
+                        let _ = pipe.write_all(input).await;
+                    }
+                    child.wait().await.map(drop)
+                }
+                Err(e) => Err(e),
+            };
             match status {
                 Err(e) if is_refused(&e) => {
                     attempt += 1;
@@ -595,6 +655,8 @@ type RemoteChild = ::openssh::Child<Arc<Session>>;
 enum OpenError {
     Closing,
     Ssh(SshError),
+    /// The become password dialog failed (see `dialog`).
+    Become(TransportError),
 }
 
 /// A command running in its session, its pid known. Dropping it stops the
@@ -724,27 +786,57 @@ async fn start(
     handoff: Arc<Handoff>,
     command: String,
     with_stdin: bool,
-    as_root: bool,
+    stop: Stop,
+    talk: Option<(Dialog, Duration)>,
     tx: oneshot::Sender<Result<Started, OpenError>>,
 ) {
     let shared = Arc::clone(&handoff.shared);
+    // The dialog writes the become password to the command's stdin.
+    let with_stdin = with_stdin || talk.is_some();
     let result = match shared.open(&command, with_stdin, &handoff).await {
         None => return,
         Some(Err(e)) => Err(e),
         Some(Ok((mut child, permit))) => {
             let mut stderr = child.stderr().take();
             let (pid, stderr_head) = read_marker(&mut stderr).await;
-            Ok(Started {
+            let mut started = Started {
                 child,
                 stderr_head,
                 stderr,
                 guard: CancelOnDrop {
                     shared: Arc::clone(&shared),
                     pid,
-                    as_root,
+                    stop,
                     permit: Some(permit),
                 },
-            })
+            };
+            match talk {
+                None => Ok(started),
+                Some((mut dialog, bound)) => {
+                    let talked = match (started.stderr.as_mut(), started.child.stdin().as_mut()) {
+                        (Some(err), Some(input)) => {
+                            dialog::converse(
+                                &mut dialog,
+                                err,
+                                input,
+                                &mut started.stderr_head,
+                                bound,
+                            )
+                            .await
+                        }
+                        _ => Ok(()),
+                    };
+                    match talked {
+                        Ok(()) => Ok(started),
+                        Err(e) => {
+                            // EOF: sudo stops waiting for another try; dropping `started`
+                            // stops whatever is left of the command.
+                            drop(started.child.stdin().take());
+                            Err(OpenError::Become(e))
+                        }
+                    }
+                }
+            }
         }
     };
     handoff.finish(result, tx);
@@ -782,13 +874,20 @@ async fn read_all<R: AsyncRead + Unpin>(
     Ok(head)
 }
 
+/// How an abandoned command is stopped: as root (see `job::stop_needs_root`), feeding sudo
+/// its password (see `job::stop_input`).
+#[derive(Clone)]
+struct Stop {
+    as_root: bool,
+    input: Option<Vec<u8>>,
+}
+
 /// Stops the command (see [`Shared::cancel`]) if `exec` is abandoned while
 /// it runs, e.g. when a task timeout drops the future.
 struct CancelOnDrop {
     shared: Arc<Shared>,
     pid: Option<u32>,
-    /// Stopping it needs root (see `job::stop_needs_root`).
-    as_root: bool,
+    stop: Stop,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -800,7 +899,7 @@ impl CancelOnDrop {
     fn cancel(&mut self, pending: Option<Pending>) {
         if let Some(permit) = self.permit.take() {
             self.shared
-                .cancel(self.pid.take(), self.as_root, permit, pending);
+                .cancel(self.pid.take(), self.stop.clone(), permit, pending);
         }
     }
 }
@@ -827,152 +926,6 @@ fn describe(e: &SshError) -> String {
     }
     text
 }
-
-/// Options common to `ssh -G` and the master (not `-M -N -S`).
-fn ssh_args(
-    opts: &ConnectOptions,
-    use_config_only: bool,
-    ssh_config: Option<&Path>,
-) -> Vec<OsString> {
-    fn option(args: &mut Vec<OsString>, value: String) {
-        args.push("-o".into());
-        args.push(value.into());
-    }
-    let mut args: Vec<OsString> = Vec::new();
-    if let Some(config) = ssh_config {
-        args.push("-F".into());
-        args.push(config.as_os_str().to_owned());
-    }
-    // ssh uses the first value it gets for an option, and the command line
-    // comes before any configuration file.
-    let timeout = opts.connect_timeout.as_secs_f64().ceil().max(1.0);
-    for value in [
-        "BatchMode=yes".to_owned(),
-        "ControlPersist=no".to_owned(),
-        "ClearAllForwardings=yes".to_owned(),
-        // Read back on failure (host key fingerprint, offered keys); the
-        // log goes to a pipe that is drained, never to disk.
-        "LogLevel=DEBUG1".to_owned(),
-        format!("ConnectTimeout={timeout}"),
-        format!("ServerAliveInterval={KEEPALIVE_INTERVAL_SECS}"),
-        format!("ServerAliveCountMax={KEEPALIVE_MAX}"),
-    ] {
-        option(&mut args, value);
-    }
-    if use_config_only {
-        return args;
-    }
-    if !opts.user.is_empty() {
-        args.push("-l".into());
-        args.push(opts.user.clone().into());
-    }
-    if opts.port != 22 {
-        args.push("-p".into());
-        args.push(opts.port.to_string().into());
-    }
-    for key in &opts.key_files {
-        args.push("-i".into());
-        args.push(ssh_path(&expand_tilde(key)).into());
-    }
-    if !opts.use_agent {
-        option(&mut args, "IdentitiesOnly=yes".into());
-        option(&mut args, "IdentityAgent=none".into());
-    }
-    option(
-        &mut args,
-        format!(
-            "UserKnownHostsFile={}",
-            ssh_path(&expand_tilde(&opts.known_hosts))
-        ),
-    );
-    let policy = match opts.host_key_policy {
-        HostKeyPolicy::Strict => "yes",
-        HostKeyPolicy::AcceptNew => "accept-new",
-    };
-    option(&mut args, format!("StrictHostKeyChecking={policy}"));
-    args
-}
-
-/// Make sure ssh can record a new host key: create the known_hosts file's
-/// directory (0700) and the file itself (0600, like the russh transport) when
-/// missing; ssh only creates `~/.ssh` by itself.
-fn prepare_known_hosts(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .map(drop)
-}
-
-/// A path as an ssh option value: `%` escaped (ssh expands `%` tokens in
-/// file names), double quotes around names with blanks.
-fn ssh_path(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('%', "%%");
-    if text.chars().any(char::is_whitespace) {
-        format!("\"{text}\"")
-    } else {
-        text
-    }
-}
-
-/// What `ssh -G` says the connection will use.
-#[derive(Debug, Default, PartialEq)]
-struct Resolved {
-    user: Option<String>,
-    hostname: Option<String>,
-    port: Option<u16>,
-    known_hosts: Option<PathBuf>,
-}
-
-async fn resolve(args: &[OsString], destination: &str) -> Resolved {
-    let output = Command::new(SSH)
-        .arg("-G")
-        .args(args)
-        .arg("--")
-        .arg(destination)
-        .stdin(ProcessStdio::null())
-        .stderr(ProcessStdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(Duration::from_secs(10), output).await {
-        Ok(Ok(out)) if out.status.success() => {
-            parse_resolved(&String::from_utf8_lossy(&out.stdout))
-        }
-        // The master reports the problem (bad configuration, no ssh).
-        _ => Resolved::default(),
-    }
-}
-
-fn parse_resolved(text: &str) -> Resolved {
-    let mut resolved = Resolved::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(' ') else {
-            continue;
-        };
-        match key {
-            "user" => resolved.user = Some(value.to_owned()),
-            "hostname" => resolved.hostname = Some(value.to_owned()),
-            "port" => resolved.port = value.parse().ok(),
-            "userknownhostsfile" => {
-                resolved.known_hosts = value
-                    .split_whitespace()
-                    .next()
-                    .map(|p| expand_tilde(Path::new(p.trim_matches('"'))));
-            }
-            _ => {}
-        }
-    }
-    resolved
-}
-
 /// Wait until the master listens on its control socket (it only does so
 /// once authenticated), or has exited.
 async fn wait_ready(master: &mut Child, ctl: &Path) -> Result<(), std::process::ExitStatus> {
@@ -1053,289 +1006,5 @@ async fn drain_log(stderr: tokio::process::ChildStderr, log: Arc<Mutex<MasterLog
 async fn finish_drain(drain: Option<JoinHandle<()>>) {
     if let Some(drain) = drain {
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-    }
-}
-
-/// Where a connection goes, as ssh resolved it, for error messages.
-struct Target {
-    host: String,
-    address: String,
-    port: u16,
-    user: String,
-    known_hosts: PathBuf,
-}
-
-impl Target {
-    fn unreachable(&self, reason: String) -> TransportError {
-        // ssh says "connect to host A port P: why"; the error already names A and P.
-        let said = format!("connect to host {} port {}: ", self.address, self.port);
-        let reason = match reason.find(&said) {
-            Some(at) => reason[at + said.len()..].to_string(),
-            None => reason,
-        };
-        TransportError::Unreachable {
-            host: self.host.clone(),
-            address: self.address.clone(),
-            port: self.port,
-            reason,
-        }
-    }
-}
-
-/// Turn the log of a master that exited before it was ready into an error.
-fn classify(log: &str, target: &Target, status: std::process::ExitStatus) -> TransportError {
-    let messages: Vec<&str> = log
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("debug"))
-        .collect();
-    let said = |needle: &str| messages.iter().any(|l| l.contains(needle));
-    let offered_fingerprint = log
-        .lines()
-        .find_map(|l| l.strip_prefix("debug1: Server host key: "))
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .map(str::to_owned);
-
-    if said("REVOKED HOST KEY") || said("was revoked") {
-        let (known_hosts, line) =
-            offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));
-        return TransportError::HostKeyRevoked {
-            host: target.host.clone(),
-            address: target.address.clone(),
-            fingerprint: offered_fingerprint.unwrap_or_else(|| "its key".into()),
-            known_hosts,
-            line,
-        };
-    }
-    if said("REMOTE HOST IDENTIFICATION HAS CHANGED")
-        || said("has changed and you have requested strict checking")
-    {
-        let (known_hosts, line) =
-            offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));
-        return TransportError::HostKeyChanged {
-            host: target.host.clone(),
-            address: target.address.clone(),
-            fingerprint: offered_fingerprint
-                .or_else(|| changed_fingerprint(&messages))
-                .unwrap_or_else(|| "a different key".into()),
-            known_hosts,
-            line,
-        };
-    }
-    if said("Host key verification failed") || said("host key is known for") {
-        return TransportError::HostKeyUnknown {
-            host: target.host.clone(),
-            address: target.address.clone(),
-            fingerprint: offered_fingerprint.unwrap_or_else(|| "an unknown key".into()),
-            known_hosts: target.known_hosts.clone(),
-        };
-    }
-    if said("Permission denied (")
-        || said("Too many authentication failures")
-        || said("No more authentication methods")
-    {
-        return TransportError::AuthFailed {
-            host: target.host.clone(),
-            user: target.user.clone(),
-            tried: tried_keys(log),
-        };
-    }
-    let reason = match messages.iter().rev().take(3).collect::<Vec<_>>() {
-        last if !last.is_empty() => last
-            .into_iter()
-            .rev()
-            .map(|l| l.trim_start_matches("ssh: "))
-            .collect::<Vec<_>>()
-            .join("; "),
-        _ => format!("ssh exited with {status} before the connection was set up"),
-    };
-    target.unreachable(reason)
-}
-
-/// `Offending ED25519 key in /path/known_hosts:3` → (path, 3).
-fn offending_entry(messages: &[&str]) -> Option<(PathBuf, usize)> {
-    messages.iter().find_map(|l| {
-        let rest = l.strip_prefix("Offending ")?;
-        let (_, location) = rest.split_once(" in ")?;
-        let (path, line) = location.rsplit_once(':')?;
-        Some((PathBuf::from(path), line.trim().parse().ok()?))
-    })
-}
-
-/// The line after "The fingerprint for the ... key sent by the remote host is".
-fn changed_fingerprint(messages: &[&str]) -> Option<String> {
-    let at = messages
-        .iter()
-        .position(|l| l.contains("key sent by the remote host is"))?;
-    messages
-        .get(at + 1)
-        .map(|fp| fp.trim_end_matches('.').to_owned())
-}
-
-/// The keys ssh tried, from its debug log, in order.
-fn tried_keys(log: &str) -> Vec<String> {
-    let mut tried: Vec<String> = Vec::new();
-    // Index into `tried` of the key last offered, with its label.
-    let mut last_offer: Option<(usize, String)> = None;
-    for line in log.lines().map(str::trim) {
-        if let Some(label) = line.strip_prefix("debug1: Offering public key: ") {
-            let label = key_label(label);
-            tried.push(format!("{label}: rejected"));
-            last_offer = Some((tried.len() - 1, label));
-        } else if let Some(label) = line.strip_prefix("debug1: Server accepts key: ") {
-            // Accepted, yet authentication failed: ssh could not sign with
-            // it, i.e. the private key needs a passphrase (batch mode).
-            let label = key_label(label);
-            let path = label.split(" (").next().unwrap_or(&label).to_owned();
-            let text = format!(
-                "{label}: accepted by the server but not usable (protected by a passphrase, \
-                 which pgplay cannot ask for; load it into ssh-agent with `ssh-add {path}` and \
-                 use the agent)"
-            );
-            match &last_offer {
-                Some((index, offered)) if *offered == label => tried[*index] = text,
-                _ => tried.push(text),
-            }
-        } else if line.starts_with("Warning: Identity file ")
-            || line.starts_with("Load key ")
-            || line.starts_with("no such identity")
-        {
-            tried.push(line.to_owned());
-        }
-    }
-    if tried.is_empty() {
-        tried.push("no key was offered (ssh found no usable identity or agent key)".into());
-    }
-    tried
-}
-
-/// `path ED25519 SHA256:xx explicit` → `path (ED25519 SHA256:xx)`.
-fn key_label(raw: &str) -> String {
-    let words: Vec<&str> = raw.split_whitespace().collect();
-    // From the end: [source] fingerprint type; the rest is the name.
-    let fp_at = words.iter().rposition(|w| w.starts_with("SHA256:"));
-    match fp_at {
-        Some(fp) if fp >= 2 => format!(
-            "{} ({} {})",
-            words[..fp - 1].join(" "),
-            words[fp - 1],
-            words[fp]
-        ),
-        _ => raw.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::process::ExitStatusExt;
-
-    fn target() -> Target {
-        Target {
-            host: "pg-test".into(),
-            address: "127.0.99.1".into(),
-            port: 2222,
-            user: "admin".into(),
-            known_hosts: PathBuf::from("/home/u/.ssh/known_hosts"),
-        }
-    }
-
-    fn failed() -> std::process::ExitStatus {
-        std::process::ExitStatus::from_raw(255 << 8)
-    }
-
-    #[test]
-    fn unknown_host_key() {
-        let log = "debug1: Server host key: ssh-ed25519 SHA256:abc\n\
-                   No ED25519 host key is known for [127.0.99.1]:2222 and you have requested strict checking.\n\
-                   Host key verification failed.";
-        match classify(log, &target(), failed()) {
-            TransportError::HostKeyUnknown {
-                fingerprint,
-                known_hosts,
-                ..
-            } => {
-                assert_eq!(fingerprint, "SHA256:abc");
-                assert_eq!(known_hosts, PathBuf::from("/home/u/.ssh/known_hosts"));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn changed_host_key() {
-        let log = "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
-                   The fingerprint for the ED25519 key sent by the remote host is\n\
-                   SHA256:xyz.\n\
-                   Offending ECDSA key in /tmp/kh:3\n\
-                   Host key verification failed.";
-        match classify(log, &target(), failed()) {
-            TransportError::HostKeyChanged {
-                fingerprint,
-                known_hosts,
-                line,
-                ..
-            } => {
-                assert_eq!(fingerprint, "SHA256:xyz");
-                assert_eq!(known_hosts, PathBuf::from("/tmp/kh"));
-                assert_eq!(line, 3);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn auth_failure_lists_keys() {
-        let log = "Warning: Identity file /nope not accessible: No such file or directory.\n\
-                   debug1: Offering public key: /k/wrong ED25519 SHA256:w explicit\n\
-                   debug1: Offering public key: /k/locked ED25519 SHA256:l explicit\n\
-                   debug1: Server accepts key: /k/locked ED25519 SHA256:l explicit\n\
-                   root@127.0.99.1: Permission denied (publickey).";
-        match classify(log, &target(), failed()) {
-            TransportError::AuthFailed { tried, user, .. } => {
-                assert_eq!(user, "admin");
-                assert_eq!(tried.len(), 3, "{tried:?}");
-                assert!(tried[0].contains("/nope"));
-                assert_eq!(tried[1], "/k/wrong (ED25519 SHA256:w): rejected");
-                assert!(tried[2].contains("passphrase") && tried[2].contains("ssh-add /k/locked"));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn connection_refused() {
-        let log = "debug1: Connecting to 127.0.99.1 [127.0.99.1] port 2222.\n\
-                   ssh: connect to host 127.0.99.1 port 2222: Connection refused";
-        match classify(log, &target(), failed()) {
-            e @ TransportError::Unreachable { .. } => {
-                assert!(e.to_string().contains("Connection refused"), "{e}");
-                assert!(e.is_unreachable());
-            }
-            other => panic!("{other:?}"),
-        }
-        let e = classify("", &target(), failed());
-        assert!(e.to_string().contains("ssh exited"), "{e}");
-    }
-
-    #[test]
-    fn ssh_g_output() {
-        let text = "user postgres\nhostname 127.0.56.1\nport 2301\n\
-                    userknownhostsfile /tmp/kh /tmp/kh2\nidentityfile ~/.ssh/id_rsa\n";
-        assert_eq!(
-            parse_resolved(text),
-            Resolved {
-                user: Some("postgres".into()),
-                hostname: Some("127.0.56.1".into()),
-                port: Some(2301),
-                known_hosts: Some(PathBuf::from("/tmp/kh")),
-            }
-        );
-    }
-
-    #[test]
-    fn option_paths() {
-        assert_eq!(ssh_path(Path::new("/a/b")), "/a/b");
-        assert_eq!(ssh_path(Path::new("/a b/100%")), "\"/a b/100%%\"");
     }
 }
