@@ -1,11 +1,12 @@
 //! pgplay's integration suite: the real binary against real OpenSSH hosts.
 //!
-//! A custom harness (libtest-mimic) brings the fleet sandbox up once (20 sshd hosts on
+//! A custom harness (libtest-mimic) brings the fleet sandbox up once (32 sshd hosts on
 //! 127.0.40.x, each in its own mount namespace), runs every test, and brings it down again,
 //! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
 //! Each test works on its own hosts, so tests can run in parallel.
 
 mod bad_inputs;
+mod connection;
 mod inventory_list;
 mod language;
 mod modules;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 28;
+const FLEET_SIZE: usize = 32;
 
 type TestFn = fn(&support::Fleet);
 
@@ -99,6 +100,19 @@ fn main() {
             modules::modules_change_once,
         ),
         ("failing_modules_say_why", modules::failing_modules_say_why),
+        ("password_login_and_become_password", connection::passwords),
+        (
+            "jump_host_reaches_a_host_only_it_can_resolve",
+            connection::jump_host,
+        ),
+        (
+            "password_and_ssh_options_refused_before_connecting",
+            connection::refused_before_connecting,
+        ),
+        (
+            "become_password_prompt_on_a_terminal",
+            connection::become_password_prompt,
+        ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {
         let probe = Trial::test(*name, || Ok(()));

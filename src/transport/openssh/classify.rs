@@ -54,6 +54,30 @@ pub(super) fn classify(
         .and_then(|rest| rest.split_whitespace().nth(1))
         .map(str::to_owned);
 
+    // Through a ProxyJump (or ProxyCommand) whose own ssh failed: the messages are the hop's,
+    // not the target's (the target's key exchange never began).
+    let proxied = log
+        .lines()
+        .any(|l| l.starts_with("debug1: Executing proxy command:"));
+    if proxied && offered_fingerprint.is_none() {
+        let said: Vec<&str> = messages
+            .iter()
+            .copied()
+            .filter(|l| {
+                !l.starts_with("kex_exchange_identification") && !l.contains("UNKNOWN port")
+            })
+            .collect();
+        let said = match said.is_empty() {
+            true => format!("ssh exited with {status}"),
+            false => said.join("; "),
+        };
+        return target.unreachable(format!(
+            "the ProxyJump / ProxyCommand hop failed: {said} (ssh runs that hop with its own \
+             configuration only: the jump host's key, known_hosts and identity come from \
+             ~/.ssh/config of the user running pgplay, or from -F FILE in the ssh arguments)"
+        ));
+    }
+
     if said("REVOKED HOST KEY") || said("was revoked") {
         let (known_hosts, line) =
             offending_entry(&messages).unwrap_or_else(|| (target.known_hosts.clone(), 0));
@@ -294,6 +318,25 @@ mod tests {
         }
         let e = classify("", &target(), failed());
         assert!(e.to_string().contains("ssh exited"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_jump_hop_is_not_the_target() {
+        let log = "debug1: Executing proxy command: exec ssh -l root -W '[x]:22' gw\n\
+                   Host key verification failed.\n\
+                   kex_exchange_identification: Connection closed by remote host\n\
+                   Connection closed by UNKNOWN port 65535";
+        match classify(log, &target(), failed()) {
+            e @ TransportError::Unreachable { .. } => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("hop failed: Host key verification failed."),
+                    "{msg}"
+                );
+                assert!(!msg.contains("UNKNOWN"), "{msg}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -177,6 +177,16 @@ async fn password_auth(
     password: &Secret,
     at: &mut Attempts,
 ) -> bool {
+    if at.methods.is_none() && !handle.is_closed() {
+        // No key was tried: ask what the server takes ("none"), as OpenSSH does first.
+        match handle.authenticate_none(opts.user.as_str()).await {
+            Ok(AuthResult::Success) => return true,
+            Ok(AuthResult::Failure {
+                remaining_methods, ..
+            }) => at.methods = Some(remaining_methods),
+            Err(_) => {}
+        }
+    }
     let mut any = false;
     if at.offered(MethodKind::KeyboardInteractive) && !handle.is_closed() {
         any = true;
