@@ -278,3 +278,71 @@ fn apply_ssh_options(connect: &mut ConnectOptions, c: &ConnVars, transport: Tran
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::JumpHost;
+    use std::time::Duration;
+
+    fn conn(vars: &str) -> ConnVars {
+        let text = format!("all:\n  hosts:\n    db1:\n{vars}");
+        match crate::inventory::load_str("inv.yml", &text, &[]) {
+            Ok(inv) => inv.hosts[0].conn.clone(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn russh_takes_what_it_understands_first_one_wins() {
+        let c = conn(
+            "      ansible_ssh_common_args: '-o ProxyJump=a@gw1 -J gw2 -o UserKnownHostsFile=/kh \
+             -o ConnectTimeout=7 -i /k1 -C -o IdentitiesOnly=yes'\n      \
+             ansible_ssh_extra_args: '-o ConnectTimeout=9 -i /k2'\n",
+        );
+        let mut o = ConnectOptions::default();
+        apply_ssh_options(&mut o, &c, Transport::Russh);
+        assert_eq!(
+            o.jump,
+            vec![JumpHost {
+                user: Some("a".into()),
+                host: "gw1".into(),
+                port: 22
+            }]
+        );
+        assert_eq!(o.known_hosts, PathBuf::from("/kh"));
+        assert_eq!(o.connect_timeout, Duration::from_secs(7));
+        assert_eq!(
+            o.key_files,
+            vec![PathBuf::from("/k1"), PathBuf::from("/k2")]
+        );
+        assert!(o.compression && !o.use_agent);
+        assert!(o.ssh_args.is_empty());
+    }
+
+    #[test]
+    fn openssh_gets_the_words_and_variables_win() {
+        let c = conn(
+            "      ansible_ssh_args: '-C'\n      ansible_ssh_common_args: '-o \"StrictHostKeyChecking yes\" \
+             -o ConnectTimeout=7'\n      ansible_host_key_checking: false\n      ansible_ssh_timeout: 30\n      \
+             ansible_ssh_pkcs11_provider: /lib/p11.so\n",
+        );
+        let mut o = ConnectOptions::default();
+        apply_ssh_options(&mut o, &c, Transport::Openssh);
+        assert_eq!(
+            o.ssh_args,
+            vec![
+                "-C",
+                "-o",
+                "StrictHostKeyChecking yes",
+                "-o",
+                "ConnectTimeout=7",
+                "-o",
+                "PKCS11Provider=/lib/p11.so"
+            ]
+        );
+        assert_eq!(o.host_key_policy, HostKeyPolicy::AcceptNew);
+        assert_eq!(o.connect_timeout, Duration::from_secs(30));
+        assert!(o.jump.is_empty());
+    }
+}
