@@ -333,6 +333,78 @@ async fn russh_through_a_jump_host() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn russh_through_a_chain_of_jump_hosts() {
+    let target = Sshd::start();
+    let second = Sshd::start_with(&["LogLevel DEBUG1"], &[&target.client_key]);
+    let first = Sshd::start_with(&["LogLevel DEBUG1"], &[&target.client_key]);
+    std::fs::write(
+        target.known_hosts(),
+        format!(
+            "{}{}{}",
+            target.known_hosts_line(),
+            first.known_hosts_line(),
+            second.known_hosts_line()
+        ),
+    )
+    .expect("known_hosts");
+    let hop = |port| JumpHost {
+        user: Some("root".into()),
+        host: ADDRESS.into(),
+        port,
+    };
+    let opts = ConnectOptions {
+        jump: vec![hop(first.port), hop(second.port)],
+        ..target.opts(HostKeyPolicy::Strict)
+    };
+    let conn = Connection::connect_russh(&opts)
+        .await
+        .unwrap_or_else(|e| panic!("through two jump hosts: {e}"));
+    assert_eq!(text(&run(&conn, req("id -un")).await.stdout), "root\n");
+    conn.close().await;
+    // first forwards to second, second to the target.
+    assert!(first
+        .log()
+        .contains(&format!("target {ADDRESS} port {}", second.port)));
+    assert!(second
+        .log()
+        .contains(&format!("target {ADDRESS} port {}", target.port)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_become_password_sudo_does_not_ask_for_is_not_in_the_way() {
+    common::require_ssh_client();
+    // Logged in as root, sudo never asks: the script starts at once, stdin intact.
+    let sshd = Sshd::start();
+    sshd.trust_host_key();
+    let opts = sshd.opts(HostKeyPolicy::Strict);
+    let mut nobody = Become::new("nobody", BecomeMethod::Sudo);
+    nobody.password = Some(Secret::new("never-asked"));
+    for conn in [
+        Connection::connect_russh(&opts).await,
+        Connection::connect_openssh(&opts, false).await,
+    ] {
+        let conn = conn.unwrap_or_else(|e| panic!("{e}"));
+        let data = b"input\n".to_vec();
+        let out = run(
+            &conn,
+            ExecRequest {
+                r#become: Some(&nobody),
+                stdin: Some(&data),
+                ..req("id -un; cat")
+            },
+        )
+        .await;
+        assert_eq!(
+            text(&out.stdout),
+            "nobody\ninput\n",
+            "{}",
+            text(&out.stderr)
+        );
+        conn.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openssh_takes_the_inventory_ssh_options() {
     common::require_ssh_client();
     let target = Sshd::start();
@@ -373,4 +445,16 @@ async fn openssh_takes_the_inventory_ssh_options() {
         "{}",
         jump.log()
     );
+    // ansible_ssh_executable: the program run.
+    let missing = ConnectOptions {
+        ssh_program: Some("/nonexistent/ssh".into()),
+        ..opts
+    };
+    match OpensshConnection::connect_with_config(&missing, false, Some(&config)).await {
+        Err(e) => assert!(
+            e.to_string().contains("cannot run `/nonexistent/ssh`"),
+            "{e}"
+        ),
+        Ok(_) => panic!("connected without the ssh program"),
+    }
 }
