@@ -38,6 +38,10 @@ struct Settings {
     /// openssh only: let ~/.ssh/config decide user, port, keys and host keys.
     config_only: bool,
     connect: ConnectOptions,
+    /// What russh cannot honour of the host's settings. The run refuses it before connecting
+    /// when the host is in play (`inventory::check_connections`); a host reached only through
+    /// `delegate_to` is refused here, when first used, rather than connected without it.
+    unsupported: Option<String>,
 }
 
 fn default_keys() -> Vec<PathBuf> {
@@ -109,6 +113,9 @@ impl Pool {
                     transport,
                     config_only: !explicit,
                     connect,
+                    unsupported: (transport == Transport::Russh)
+                        .then(|| russh_cannot(c))
+                        .flatten(),
                 }
             })
             .collect();
@@ -151,6 +158,17 @@ impl Pool {
             Slot::Empty => {}
         }
         let settings = &self.settings[host.0];
+        if let Some(what) = &settings.unsupported {
+            let e = crate::transport::TransportError::Channel {
+                host: settings.connect.host.clone(),
+                reason: format!(
+                    "{what} is honoured by the openssh transport only (-c openssh, or \
+                     ansible_connection: ssh); russh does not connect without it"
+                ),
+            };
+            *slot = Slot::Failed(e.clone());
+            return Err(e);
+        }
         let connected = match settings.transport {
             Transport::Openssh => {
                 Connection::connect_openssh(&settings.connect, settings.config_only).await
@@ -185,6 +203,23 @@ impl Pool {
             self.close(HostId(host)).await;
         }
     }
+}
+
+/// The first setting of the host that only the openssh transport honours, if any.
+fn russh_cannot(c: &ConnVars) -> Option<String> {
+    c.ssh_options()
+        .find(|(_, o)| o.meaning == Meaning::OpensshOnly)
+        .map(|(var, o)| format!("{var}: {}", o.text))
+        .or_else(|| {
+            c.ssh_executable
+                .as_ref()
+                .map(|_| "ansible_ssh_executable".into())
+        })
+        .or_else(|| {
+            c.pkcs11_provider
+                .as_ref()
+                .map(|_| "ansible_ssh_pkcs11_provider".into())
+        })
 }
 
 /// The inventory's ssh options and connection variables that bear on the connect options.
@@ -318,6 +353,12 @@ mod tests {
         );
         assert!(o.compression && !o.use_agent);
         assert!(o.ssh_args.is_empty());
+        assert_eq!(russh_cannot(&c), None);
+        let c = conn("      ansible_ssh_common_args: '-o ProxyCommand=nc'\n");
+        assert_eq!(
+            russh_cannot(&c).as_deref(),
+            Some("ansible_ssh_common_args: -o ProxyCommand=nc")
+        );
     }
 
     #[test]
