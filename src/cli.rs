@@ -159,6 +159,16 @@ pub struct PlaybookArgs {
     #[arg(long = "become-user")]
     pub become_user: Option<String>,
 
+    /// Ask for the SSH login password (on the terminal, without echo); a host's own
+    /// ansible_password wins.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+
+    /// Ask for the become (sudo/su) password (on the terminal, without echo); a host's own
+    /// ansible_become_password wins.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+
     /// Private key file when the inventory sets no ansible_ssh_private_key_file.
     #[arg(long = "private-key", alias = "key-file")]
     pub private_key: Option<PathBuf>,

@@ -5,6 +5,7 @@
 //! of (task, host)) → `exec` (tokio, one SSH connection per host, `modules`) → `report`
 //! (events rendered as text, JSON or progress bars). `run` wires them for the CLI.
 
+pub mod ask;
 pub mod cli;
 pub mod config;
 pub mod crontab;

@@ -250,6 +250,14 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         ));
         return Ok(exit::OK);
     }
+    let connects = !(a.list_hosts || a.list_tasks || a.list_tags || a.graph);
+    // -k / -K read from a terminal only: said before anything else is done.
+    if connects && a.ask_pass {
+        crate::ask::require_terminal("-k/--ask-pass")?;
+    }
+    if connects && a.ask_become_pass {
+        crate::ask::require_terminal("-K/--ask-become-pass")?;
+    }
     let mut extra_vars = Map::new();
     for n in &extra_nodes {
         if let Value::Object(m) = n.to_json() {
@@ -269,7 +277,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         become_user: a.become_user.as_deref(),
         no_color: a.no_color,
     })?;
-    let (_, inv) = inventory::load_sources(&s.inventories, &extra_nodes)?;
+    let (_, mut inv) = inventory::load_sources(&s.inventories, &extra_nodes)?;
     let pb = playbook::load(name)?;
     let sel = select_all(a, limit.as_deref(), &inv, &pb)?;
 
@@ -287,6 +295,19 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
     // Validation scoped to the run: what it reads on the hosts in play is refused if wrong,
     // the rest of the inventory is warned about once; -e that nothing reads is said.
     for w in crate::scope::check(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars)? {
+        eprint!("{w}");
+    }
+    // Connection variables against the transport each host in play uses.
+    let transport = match s.connection {
+        Connection::Russh => Transport::Russh,
+        Connection::Openssh => Transport::Openssh,
+        Connection::Local => Transport::Local,
+    };
+    let mut in_play: Vec<HostId> = sel.hosts.iter().flatten().copied().collect();
+    in_play.sort();
+    in_play.dedup();
+    settings::apply_ssh_args(&s, &mut inv, &in_play, transport)?;
+    for w in inventory::check_connections(&inv, &in_play, transport)? {
         eprint!("{w}");
     }
     for k in crate::scope::unread_extra(&inv, &pb, &sel.hosts, &sel.tasks, &extra_vars) {
@@ -328,15 +349,12 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         }
         return Ok(exit::OK);
     }
+    let (conn_password, become_password) = ask_passwords(a)?;
     let opts = Options {
         check: a.check,
         diff: a.diff,
         forks: s.forks,
-        transport: match s.connection {
-            Connection::Russh => Transport::Russh,
-            Connection::Openssh => Transport::Openssh,
-            Connection::Local => Transport::Local,
-        },
+        transport,
         accept_new_host_keys: s.accept_new_host_keys,
         known_hosts: a.known_hosts.clone(),
         private_key: s.private_key.clone(),
@@ -344,6 +362,8 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         r#become: s.r#become,
         become_user: s.become_user.clone(),
         timeout: s.timeout,
+        conn_password,
+        become_password,
         extra_vars,
         rerun: rerun(a, name, &s),
         step: a.step,
@@ -408,6 +428,30 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         summary.exit_code
     });
     Ok(code)
+}
+
+/// `-k` and `-K`: asked once each, on the terminal; with both, an empty become password is
+/// the SSH password (as ansible-playbook).
+fn ask_passwords(
+    a: &PlaybookArgs,
+) -> Result<(
+    Option<crate::transport::Secret>,
+    Option<crate::transport::Secret>,
+)> {
+    use crate::ask;
+    let conn = match a.ask_pass {
+        true => Some(ask::password(ask::SSH_PROMPT)?),
+        false => None,
+    };
+    let become_password = match (a.ask_become_pass, &conn) {
+        (false, _) => None,
+        (true, None) => Some(ask::password(ask::BECOME_PROMPT)?),
+        (true, Some(ssh)) => {
+            let given = ask::password(ask::BECOME_DEFAULTS_PROMPT)?;
+            Some(if given.is_empty() { ssh.clone() } else { given })
+        }
+    };
+    Ok((conn, become_password))
 }
 
 type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);

@@ -188,6 +188,63 @@ fn split_list(v: &str) -> Vec<String> {
     }
 }
 
+/// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS` is Ansible's default for the variable
+/// `ansible_ssh_args`: hosts that do not set that variable get it. Checked here, naming where
+/// it was set: its words must be ssh options, and an option only the openssh transport can
+/// honour is refused when a host in play connects with russh. (Pigsty's own
+/// `-o ControlMaster=auto -o ControlPersist=60s` is about multiplexing, which pgplay does
+/// itself on either transport.)
+pub fn apply_ssh_args(
+    s: &Settings,
+    inv: &mut crate::inventory::Inventory,
+    in_play: &[crate::inventory::HostId],
+    default: crate::inventory::Transport,
+) -> Result<()> {
+    use crate::inventory::Transport;
+    use crate::transport::ssh_args::{self, Meaning};
+    let Some((text, source)) = &s.ssh_args else {
+        return Ok(());
+    };
+    let bad = |e: String| {
+        Error::usage(format!("{source}: ssh_args = {text}: {e}"))
+            .with_hint("ssh_args holds ssh options, e.g. -o ServerAliveInterval=30")
+    };
+    let words = ssh_args::split(text).map_err(bad)?;
+    let options = ssh_args::parse(&words).map_err(bad)?;
+    let russh_host = in_play
+        .iter()
+        .map(|h| inv.host(*h))
+        .find(|h| h.conn.transport(default) == Transport::Russh);
+    if let (Some(host), Some(o)) = (
+        russh_host,
+        options.iter().find(|o| o.meaning == Meaning::OpensshOnly),
+    ) {
+        return Err(Error::usage(format!(
+            "{source}: ssh_args: {} is honoured by the openssh transport only, and {} connects with russh",
+            o.text, host.name
+        ))
+        .with_hint("run with -c openssh (or transport = ssh in ansible.cfg), or remove the option from ssh_args"));
+    }
+    for host in &mut inv.hosts {
+        if !host
+            .conn
+            .ssh_args
+            .iter()
+            .any(|a| a.var == "ansible_ssh_args")
+        {
+            host.conn.ssh_args.insert(
+                0,
+                crate::inventory::SshArgVar {
+                    var: "ansible_ssh_args",
+                    words: words.clone(),
+                    options: options.clone(),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `NO_COLOR` (no-color.org): present and not empty.
 pub fn no_color_env() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())

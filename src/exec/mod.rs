@@ -56,6 +56,10 @@ pub struct Options {
     /// `--become-user`: the user to become when neither the task nor the host names one.
     pub become_user: Option<String>,
     pub timeout: Duration,
+    /// `-k`: the login password of every host whose inventory sets none.
+    pub conn_password: Option<crate::transport::Secret>,
+    /// `-K`: the become password of every host whose inventory sets none.
+    pub become_password: Option<crate::transport::Secret>,
     pub extra_vars: Map<String, Value>,
     /// This run's command line without its tags, for "to continue, run ..." messages.
     pub rerun: String,
@@ -110,6 +114,20 @@ pub struct Engine {
     pub stepper: stepper::Stepper,
 }
 
+/// The passwords typed at -k / -K, as variables the masker knows to hide.
+fn prompted_secrets(opts: &Options) -> Map<String, Value> {
+    let mut m = Map::new();
+    for (name, secret) in [
+        ("ansible_password", &opts.conn_password),
+        ("ansible_become_password", &opts.become_password),
+    ] {
+        if let Some(s) = secret {
+            m.insert(name.into(), Value::String(s.expose().to_string()));
+        }
+    }
+    m
+}
+
 /// The outcome of a whole run.
 pub struct Summary {
     pub exit_code: i32,
@@ -130,6 +148,8 @@ impl Engine {
             .map(|h| {
                 let mut secrets = crate::mask::Secrets::default();
                 secrets.learn(&h.vars, &vocabulary);
+                // -k / -K: masked like the inventory's passwords.
+                secrets.learn(&prompted_secrets(&opts), &vocabulary);
                 Mutex::new(HostState {
                     secrets: Arc::new(secrets),
                     ..HostState::default()

@@ -386,11 +386,10 @@ async fn run_once_item(
         let outcome = call_module(engine, task, host, vars, &args).await;
         let (mut done, registered) = match outcome {
             Ok(o) => finish(engine, task, host, vars, o),
-            // As Ansible: a request the session rejected is the task's failure; any other
-            // transport failure (refused, host key, login, session lost) is unreachable.
-            Err(Failure::Transport(e)) if e.is_rejected_request() => {
-                registered(failed(e.to_string()))
-            }
+            // As Ansible: a request the session rejected, or a refused become password, is the
+            // task's failure; any other transport failure (refused, host key, login, session
+            // lost) is unreachable.
+            Err(Failure::Transport(e)) if e.is_task_failure() => registered(failed(e.to_string())),
             Err(Failure::Transport(e)) => {
                 let msg = e.to_string();
                 let d = Done {
@@ -470,10 +469,21 @@ async fn call_module(
     };
     let delegated_local = matches!(&task.delegate_to, Some(n) if n == "localhost");
     let r#become = if become_on {
+        let method = match task
+            .become_method
+            .as_deref()
+            .or(h.conn.become_method.as_deref())
+        {
+            Some("su") => BecomeMethod::Su,
+            _ => BecomeMethod::Sudo,
+        };
+        // The host the command runs on decides how it escalates (its password, sudo/su
+        // program and flags), as Ansible does for a delegated task.
+        let vars_of = |id: HostId| engine.inv.host(id).conn.become_vars(method);
         let raw = task
             .become_user
             .clone()
-            .or_else(|| h.conn.become_user.clone())
+            .or_else(|| vars_of(host).user.clone())
             .or_else(|| engine.opts.become_user.clone())
             .unwrap_or_else(|| "root".into());
         let user = engine
@@ -489,16 +499,19 @@ async fn call_module(
                 "become_user '{user}' is not a user name"
             )));
         }
-        let method = match task
-            .become_method
-            .as_deref()
-            .or(h.conn.become_method.as_deref())
-        {
-            Some("su") => BecomeMethod::Su,
-            _ => BecomeMethod::Sudo,
-        };
+        let on = vars_of(target);
         let login = engine.pool.login_user(target);
-        (login != user).then_some(Become { user, method })
+        (login != user).then(|| Become {
+            user,
+            method,
+            exe: on.exe.clone(),
+            flags: on.flags.clone(),
+            // As Ansible: the host's ansible_become_password beats -K.
+            password: on
+                .password
+                .clone()
+                .or_else(|| engine.opts.become_password.clone()),
+        })
     } else {
         None
     };

@@ -1,8 +1,8 @@
 //! Typed views of the variables pgplay acts on, checked once at load time.
 //!
-//! Connection variables (`ansible_host`, `ansible_port`, ...) and Pigsty's domain variables
-//! (`node_crontab`, `node_crontab_overwrite`, later pg identity, `pgbackrest_*`, `pg_pitr`)
-//! are read from a host's merged variables into Rust types here. A wrong type or value is
+//! Pigsty's domain variables (`node_crontab`, `node_crontab_overwrite`, pg identity,
+//! `pgbackrest_*`, `pg_pitr`) are read from a host's merged variables into Rust types here
+//! (connection variables: `conn.rs`). A wrong type or value is
 //! refused before any host is touched, with the file, line and key where it was set.
 //! Values that still contain a template (`{{ ... }}`) are checked when rendered instead.
 
@@ -17,35 +17,6 @@ use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
 use crate::yaml::{de, Node, Span};
 
-/// How to reach a host (`ansible_connection`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnKind {
-    /// Not set (or `smart`): the transport chosen with -c (russh by default).
-    Default,
-    /// `ssh`: the system's OpenSSH client, as Ansible's ssh connection.
-    Openssh,
-    /// `russh` (pgplay's name): the native SSH client.
-    Russh,
-    /// `local`: run on this machine.
-    Local,
-}
-
-#[derive(Clone, Debug)]
-pub struct ConnVars {
-    pub kind: ConnKind,
-    pub address: String,
-    pub port: u16,
-    pub user: Option<String>,
-    pub key_file: Option<PathBuf>,
-    pub known_hosts: Option<PathBuf>,
-    pub r#become: bool,
-    pub become_user: Option<String>,
-    pub become_method: Option<String>,
-    /// Whether the inventory set any of user, port, key file or known_hosts (for the
-    /// openssh transport: otherwise `~/.ssh/config` alone decides them).
-    pub explicit: bool,
-}
-
 /// Pigsty domain variables, typed.
 #[derive(Clone, Debug, Default)]
 pub struct Domain {
@@ -58,7 +29,11 @@ pub struct Domain {
 }
 
 /// Where a variable was set, falling back to the host's own line.
-fn span_of<'a>(nodes: &'a HashMap<String, Arc<Node>>, key: &str, host: &'a Span) -> &'a Span {
+pub(super) fn span_of<'a>(
+    nodes: &'a HashMap<String, Arc<Node>>,
+    key: &str,
+    host: &'a Span,
+) -> &'a Span {
     nodes.get(key).map(|n| &n.span).unwrap_or(host)
 }
 
@@ -76,11 +51,11 @@ pub fn as_bool(value: &Value) -> Option<bool> {
     }
 }
 
-fn is_template(value: &Value) -> bool {
+pub(super) fn is_template(value: &Value) -> bool {
     matches!(value, Value::String(s) if s.contains("{{") || s.contains("{%"))
 }
 
-fn get_bool(
+pub(super) fn get_bool(
     vars: &Map<String, Value>,
     nodes: &HashMap<String, Arc<Node>>,
     host: &Span,
@@ -100,7 +75,7 @@ fn get_bool(
     }
 }
 
-fn get_string(
+pub(super) fn get_string(
     vars: &Map<String, Value>,
     nodes: &HashMap<String, Arc<Node>>,
     host: &Span,
@@ -115,115 +90,6 @@ fn get_string(
             key,
             format!("expected a string, found {v}"),
         )),
-    }
-}
-
-/// Read the `ansible_*` connection variables of a host.
-pub fn conn_vars(
-    name: &str,
-    host: &Span,
-    vars: &Map<String, Value>,
-    nodes: &HashMap<String, Arc<Node>>,
-) -> Result<ConnVars> {
-    let kind = match get_string(vars, nodes, host, "ansible_connection")?.as_deref() {
-        None | Some("smart") => ConnKind::Default,
-        Some("ssh") | Some("openssh") => ConnKind::Openssh,
-        Some("russh") | Some("paramiko") => ConnKind::Russh,
-        Some("local") => ConnKind::Local,
-        Some(other) => {
-            return Err(Error::invalid(
-                span_of(nodes, "ansible_connection", host),
-                "ansible_connection",
-                format!("unsupported connection '{other}' (pgplay speaks ssh, russh and local)"),
-            ))
-        }
-    };
-    let port = match vars
-        .get("ansible_port")
-        .or_else(|| vars.get("ansible_ssh_port"))
-    {
-        None | Some(Value::Null) => 22,
-        Some(v) => {
-            let n = match v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            match n {
-                Some(n) if (1..=65535).contains(&n) => n as u16,
-                _ => {
-                    return Err(Error::invalid(
-                        span_of(nodes, "ansible_port", host),
-                        "ansible_port",
-                        format!("expected a port number 1-65535, found {v}"),
-                    ))
-                }
-            }
-        }
-    };
-    let address = get_string(vars, nodes, host, "ansible_host")?
-        .or(get_string(vars, nodes, host, "ansible_ssh_host")?)
-        .unwrap_or_else(|| name.to_string());
-    let key_file = get_string(vars, nodes, host, "ansible_ssh_private_key_file")?
-        .or(get_string(vars, nodes, host, "ansible_private_key_file")?)
-        .map(|p| expand_home(&p));
-    let become_method = get_string(vars, nodes, host, "ansible_become_method")?;
-    if let Some(m) = &become_method {
-        if m != "sudo" && m != "su" {
-            return Err(Error::invalid(
-                span_of(nodes, "ansible_become_method", host),
-                "ansible_become_method",
-                format!("unsupported become method '{m}' (use sudo or su)"),
-            ));
-        }
-    }
-    let explicit = [
-        "ansible_user",
-        "ansible_ssh_user",
-        "ansible_port",
-        "ansible_ssh_port",
-        "ansible_ssh_private_key_file",
-        "ansible_private_key_file",
-        "pgplay_known_hosts",
-    ]
-    .iter()
-    .any(|k| vars.get(*k).is_some_and(|v| !v.is_null()));
-    Ok(ConnVars {
-        explicit,
-        kind,
-        address,
-        port,
-        user: get_string(vars, nodes, host, "ansible_user")?.or(get_string(
-            vars,
-            nodes,
-            host,
-            "ansible_ssh_user",
-        )?),
-        key_file,
-        known_hosts: get_string(vars, nodes, host, "pgplay_known_hosts")?.map(|p| expand_home(&p)),
-        r#become: get_bool(vars, nodes, host, "ansible_become", false)?,
-        become_user: get_string(vars, nodes, host, "ansible_become_user")?,
-        become_method,
-    })
-}
-
-impl ConnVars {
-    /// What a host with wrong connection variables gets until the run refuses it: its name as
-    /// the address, port 22 (it is never connected to: a wrong `ansible_*` of a host in play
-    /// always stops the run).
-    pub fn fallback(name: &str) -> ConnVars {
-        ConnVars {
-            kind: ConnKind::Default,
-            address: name.to_string(),
-            port: 22,
-            user: None,
-            key_file: None,
-            known_hosts: None,
-            r#become: false,
-            become_user: None,
-            become_method: None,
-            explicit: false,
-        }
     }
 }
 

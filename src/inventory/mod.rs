@@ -3,10 +3,13 @@
 //! Loading (`load.rs`) walks `all: {vars, hosts, children}` recursively; variables are then
 //! merged per host with Ansible's precedence (all < parent group < child group < host < -e,
 //! groups of equal depth by name), and the Pigsty variables pgplay acts on are typed and
-//! checked (`domain.rs`); a wrong one is kept as a `Problem` that the run refuses if it reads
+//! checked (`domain.rs`, connection variables `conn.rs`, checked against the transport a run
+//! uses by `conn_check.rs`); a wrong one is kept as a `Problem` that the run refuses if it reads
 //! the variable (`problem.rs`). Nothing mutates an `Inventory` after loading;
 //! per-run state lives in the executor.
 
+mod conn;
+mod conn_check;
 mod domain;
 mod list;
 mod load;
@@ -20,7 +23,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use domain::{as_bool as domain_bool, expand_home, ConnKind, ConnVars, Domain};
+pub use conn::{BecomeVars, ConnKind, ConnVars, SshArgVar, Transport, Use, VARIABLES};
+pub use conn_check::check as check_connections;
+pub use domain::{as_bool as domain_bool, expand_home, Domain};
 pub use list::{graph, host_json, list_json, View};
 pub use load::{load, load_many, load_str};
 pub use pattern::select;

@@ -12,7 +12,7 @@
 //! `128 + n` on every transport.
 
 use super::quote::quote;
-use super::r#become::{needs_wrap, wrap, Become};
+use super::r#become::{needs_wrap, wrap, Become, BecomeMethod};
 
 /// Written by the wrapper to stderr before the script runs (then removed from the output).
 pub(crate) const PID_MARKER: &[u8] = b"\x1epgplay-pid=";
@@ -44,18 +44,20 @@ pub(crate) fn find_marker(buf: &[u8]) -> Option<(usize, usize, u32)> {
 
 /// The command that stops job `pid`: SIGTERM to its process group, then SIGKILL to what is
 /// left after a grace period. A job that escalated (`as_root`: a become while logged in as
-/// another user than root) is stopped through `sudo -n`, falling back to the login user.
-pub(crate) fn stop_command(pid: u32, as_root: bool) -> String {
+/// another user than root) is stopped through sudo, falling back to the login user: `sudo -n`,
+/// or with `password` `sudo -S -p ''`, whose password the caller writes to its stdin.
+pub(crate) fn stop_command(pid: u32, as_root: bool, password: bool) -> String {
     let stop = format!(
         "kill -s TERM -- -{pid} 2>/dev/null || kill -s TERM {pid} 2>/dev/null; \
          i=0; while kill -0 -- -{pid} 2>/dev/null && [ $i -lt 12 ]; do sleep 0.25; i=$((i+1)); done; \
          kill -s KILL -- -{pid} 2>/dev/null; exit 0"
     );
     if as_root {
+        let sudo = if password { "sudo -S -p ''" } else { "sudo -n" };
         format!(
             "exec /bin/sh -c {}",
             quote(&format!(
-                "sudo -n /bin/sh -c {} 2>/dev/null || /bin/sh -c {}",
+                "{sudo} /bin/sh -c {} 2>/dev/null || /bin/sh -c {}",
                 quote(&stop),
                 quote(&stop)
             ))
@@ -69,6 +71,19 @@ pub(crate) fn stop_command(pid: u32, as_root: bool) -> String {
 /// is not root (its processes then belong to root's sudo and to the become user).
 pub(crate) fn stop_needs_root(r#become: Option<&Become>, login_user: &str) -> bool {
     needs_wrap(r#become, login_user) && login_user != "root"
+}
+
+/// The stdin of the stop command: the sudo password line when the job escalated with sudo
+/// and a password (sudo then asks for it to stop the job too).
+pub(crate) fn stop_input(r#become: Option<&Become>, login_user: &str) -> Option<Vec<u8>> {
+    let b = r#become?;
+    if !stop_needs_root(Some(b), login_user) || b.method != BecomeMethod::Sudo {
+        return None;
+    }
+    let password = b.password.as_ref().filter(|p| !p.is_empty())?;
+    let mut line = password.expose().as_bytes().to_vec();
+    line.push(b'\n');
+    Some(line)
 }
 
 #[cfg(test)]
@@ -92,8 +107,9 @@ mod tests {
 
     #[test]
     fn stop_goes_through_sudo_only_when_needed() {
-        assert!(stop_command(42, true).contains("sudo -n"));
-        assert!(!stop_command(42, false).contains("sudo"));
-        assert!(stop_command(42, false).contains("kill -s TERM -- -42"));
+        assert!(stop_command(42, true, false).contains("sudo -n"));
+        assert!(stop_command(42, true, true).contains("sudo -S"));
+        assert!(!stop_command(42, false, false).contains("sudo"));
+        assert!(stop_command(42, false, false).contains("kill -s TERM -- -42"));
     }
 }

@@ -9,10 +9,12 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::dialog::{self, Dialog};
 use super::{build_script, wrap, ExecOutput, ExecRequest, TransportError};
 
 /// Host name used in error messages for the local transport.
@@ -42,7 +44,8 @@ impl LocalConnection {
         &self.user
     }
 
-    /// See [`super::Connection::exec`].
+    /// See [`super::Connection::exec`]. With a become password, sudo's or su's prompt is
+    /// answered before the task's stdin is fed (see `dialog`).
     pub async fn exec(&self, req: ExecRequest<'_>) -> Result<ExecOutput, TransportError> {
         let script = build_script(LOCAL_HOST, &req)?;
         let command = wrap(&script, req.r#become, &self.user);
@@ -61,7 +64,20 @@ impl LocalConnection {
                 reason: format!("cannot start /bin/sh: {e}"),
             })?;
         let guard = StopGroupOnDrop(child.id());
-        let stdin = child.stdin.take();
+        let mut stdin = child.stdin.take();
+        let mut stderr = child.stderr.take();
+        let stdout = child.stdout.take();
+        let mut head = Vec::new();
+        if let Some(mut talk) = Dialog::new(LOCAL_HOST, req.r#become, &self.user) {
+            if let (Some(err), Some(input)) = (stderr.as_mut(), stdin.as_mut()) {
+                let bound = dialog::bound(Duration::ZERO);
+                if let Err(e) = dialog::converse(&mut talk, err, input, &mut head, bound).await {
+                    // EOF: sudo stops waiting; dropping the guard stops the rest.
+                    drop(stdin.take());
+                    return Err(e);
+                }
+            }
+        }
         let input = req.stdin;
         let feed = async move {
             if let (Some(mut pipe), Some(data)) = (stdin, input) {
@@ -71,23 +87,40 @@ impl LocalConnection {
             }
             // Dropping the pipe sends EOF.
         };
-        let (_, output) = tokio::join!(feed, child.wait_with_output());
+        let (_, stdout, stderr, status) = tokio::join!(
+            feed,
+            read_all(stdout, Vec::new()),
+            read_all(stderr, head),
+            child.wait()
+        );
         guard.disarm();
-        let output = output.map_err(|e| TransportError::Channel {
+        let failed = |e: std::io::Error| TransportError::Channel {
             host: LOCAL_HOST.to_owned(),
             reason: format!("waiting for /bin/sh failed: {e}"),
-        })?;
-        let status = match (output.status.code(), output.status.signal()) {
+        };
+        let status = status.map_err(failed)?;
+        let status = match (status.code(), status.signal()) {
             (Some(code), _) => code,
             (None, Some(signal)) => 128 + signal,
             (None, None) => -1,
         };
         Ok(ExecOutput {
             status,
-            stdout: output.stdout,
-            stderr: output.stderr,
+            stdout: stdout.map_err(failed)?,
+            stderr: stderr.map_err(failed)?,
         })
     }
+}
+
+/// `head` followed by everything left in `pipe`.
+async fn read_all<R: AsyncRead + Unpin>(
+    pipe: Option<R>,
+    mut head: Vec<u8>,
+) -> std::io::Result<Vec<u8>> {
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_end(&mut head).await?;
+    }
+    Ok(head)
 }
 
 /// Sends SIGTERM to an abandoned command's process group (a timeout, a second interrupt),

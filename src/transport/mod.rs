@@ -9,24 +9,33 @@
 //!
 //! Layout:
 //! * [`quote`](mod@quote) – POSIX shell quoting used for everything spliced into scripts;
-//! * `become` – `sudo`/`su` wrapping for privilege escalation;
+//! * `become` – `sudo`/`su` wrapping for privilege escalation, and `dialog`, which answers
+//!   their password prompt without the password ever reaching a command line;
+//! * [`secret`] – passwords that never print;
+//! * [`ssh_args`] – the inventory's ssh options, for both SSH transports;
 //! * [`russh`] – the SSH transport (connect, host key policy, auth, exec);
 //! * [`openssh`] – the SSH transport through the system's OpenSSH client
 //!   (one multiplexing master per host; honours `~/.ssh/config`);
 //! * [`local`] – the local transport.
 
+pub mod askpass;
 pub mod r#become;
+mod dialog;
 pub mod job;
 pub mod local;
 pub mod openssh;
 pub mod quote;
 pub mod russh;
+pub mod secret;
+pub mod ssh_args;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use self::quote::{join_argv, quote};
 pub use self::r#become::{wrap, Become, BecomeMethod};
+pub use self::secret::Secret;
+pub use self::ssh_args::JumpHost;
 
 /// Reason given (as a prefix) for a rejected `ExecRequest::env` name. Such an
 /// error is a bug in the task, not a host problem, so it is never reported as
@@ -52,6 +61,45 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// Also try the keys of the ssh-agent at `$SSH_AUTH_SOCK`.
     pub use_agent: bool,
+    /// Login password (`ansible_password`, `-k`): tried after the keys, as OpenSSH does.
+    pub password: Option<Secret>,
+    /// `ProxyJump` hops, in order (russh; the openssh transport gets them in `ssh_args`).
+    pub jump: Vec<JumpHost>,
+    /// The inventory's ssh options as written (openssh transport only; russh gets what it
+    /// understands of them in the other fields).
+    pub ssh_args: Vec<String>,
+    /// Prefer zlib compression (`-C`).
+    pub compression: bool,
+    /// Keepalive probes: interval and how many may go unanswered (None: pgplay's default).
+    pub keepalive: Option<(Duration, usize)>,
+    /// The ssh program (`ansible_ssh_executable`; openssh transport).
+    pub ssh_program: Option<String>,
+    /// The program ssh runs to read `password` (openssh transport); the running pgplay binary
+    /// when unset (see [`askpass`]).
+    pub askpass_program: Option<PathBuf>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> ConnectOptions {
+        ConnectOptions {
+            host: String::new(),
+            address: String::new(),
+            port: 22,
+            user: String::new(),
+            key_files: Vec::new(),
+            known_hosts: PathBuf::from("~/.ssh/known_hosts"),
+            host_key_policy: HostKeyPolicy::Strict,
+            connect_timeout: Duration::from_secs(10),
+            use_agent: false,
+            password: None,
+            jump: Vec::new(),
+            ssh_args: Vec::new(),
+            compression: false,
+            keepalive: None,
+            ssh_program: None,
+            askpass_program: None,
+        }
+    }
 }
 
 /// What to do with a host whose key is not in known_hosts yet.
@@ -155,11 +203,15 @@ pub enum TransportError {
     /// environment variable name).
     #[error("{host}: {reason}")]
     Channel { host: String, reason: String },
+    /// Escalation failed: a wrong become password, or sudo/su never started the command.
+    /// The host is reachable: this is the task's failure.
+    #[error("{host}: {reason}")]
+    Become { host: String, reason: String },
 }
 
 fn describe_tried(tried: &[String]) -> String {
     if tried.is_empty() {
-        "nothing (no key files configured and ssh-agent not enabled)".to_owned()
+        "nothing (no key files configured, ssh-agent not enabled, no password)".to_owned()
     } else {
         tried.join("; ")
     }
@@ -183,6 +235,12 @@ impl TransportError {
     /// a bug of the task, not of the host.
     pub fn is_rejected_request(&self) -> bool {
         matches!(self, TransportError::Channel { reason, .. } if reason.starts_with(INVALID_ENV_NAME))
+    }
+
+    /// True when the host answered but the task cannot run as asked (a rejected request, a
+    /// refused become password): reported as the task's failure, not as unreachable.
+    pub fn is_task_failure(&self) -> bool {
+        self.is_rejected_request() || matches!(self, TransportError::Become { .. })
     }
 }
 

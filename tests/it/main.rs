@@ -1,12 +1,13 @@
 //! pgplay's integration suite: the real binary against real OpenSSH hosts.
 //!
-//! A custom harness (libtest-mimic) brings the fleet sandbox up once (47 sshd hosts on
+//! A custom harness (libtest-mimic) brings the fleet sandbox up once (49 sshd hosts on
 //! 127.0.40.x, each in its own mount namespace), runs every test, and brings it down again,
 //! even when tests fail. If the fleet cannot start, every test fails: nothing is skipped.
 //! Each test works on its own hosts, so tests can run in parallel.
 
 mod bad_inputs;
 mod blocks;
+mod connection;
 mod inventory_list;
 mod language;
 mod modules;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-const FLEET_SIZE: usize = 47;
+const FLEET_SIZE: usize = 49;
 
 type TestFn = fn(&support::Fleet);
 
@@ -129,6 +130,19 @@ fn main() {
         (
             "blocks_check_mode_and_unreachable",
             blocks::check_mode_and_unreachable,
+        ),
+        ("password_login_and_become_password", connection::passwords),
+        (
+            "jump_host_reaches_a_host_only_it_can_resolve",
+            connection::jump_host,
+        ),
+        (
+            "password_and_ssh_options_refused_before_connecting",
+            connection::refused_before_connecting,
+        ),
+        (
+            "become_password_prompt_on_a_terminal",
+            connection::become_password_prompt,
         ),
     ];
     let needs_fleet = fleet_tests.iter().any(|(name, _)| {

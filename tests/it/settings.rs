@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use crate::run::Run;
 use crate::support::{bin, pgplay_env, pgplay_in, tempdir, write, Fleet};
 
-/// Hosts of these tests (31: runs, colour, --step; 32: host key checking).
-const HOST: usize = 31;
-const NEW_KEY_HOST: usize = 32;
+/// Hosts of these tests (48: runs, colour, --step; 49: host key checking).
+const HOST: usize = 48;
+const NEW_KEY_HOST: usize = 49;
 
 const SITE: &str =
     "- name: SITE\n  hosts: all\n  tasks:\n    - name: hello\n      shell: echo hello\n";
@@ -24,7 +24,7 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
     let cfg = write(
         d,
         "ansible.cfg",
-        "[defaults]\ninventory = inventory.yml\nforks = 7 ; Pigsty has 50\nlog_path = run.log\nbecome_method = doas\ninterpreter_python = auto_silent\n",
+        "[defaults]\ninventory = inventory.yml\nforks = 7 ; Pigsty has 50\nlog_path = run.log\nbecome_method = doas\ninterpreter_python = auto_silent\n\n[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s\n",
     );
     // no -i: ansible.cfg's inventory, as in a Pigsty directory
     let run = pgplay_in(d, &["./site.yml", "--output", "text"]);
@@ -35,6 +35,32 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
         run.stderr
             .contains(":5: [defaults] become_method = doas: not used by pgplay")
             && !run.stderr.contains("interpreter_python"),
+        "{}",
+        run.all()
+    );
+    // Pigsty's ssh_args (multiplexing, which pgplay does itself) are fine on either transport;
+    // one that only OpenSSH can honour is refused under russh, naming the file and line
+    let proxy = write(
+        d,
+        "proxy.cfg",
+        "[defaults]\ninventory = inventory.yml\n[ssh_connection]\nssh_args = -o ProxyCommand=none\n",
+    );
+    let run = pgplay_env(
+        d,
+        &["./site.yml"],
+        &[("ANSIBLE_CONFIG", proxy.to_str().unwrap_or(""))],
+    );
+    if crate::support::connection().is_some() {
+        // the suite's openssh round: ssh honours it (ProxyCommand=none: connect directly)
+        assert_eq!(run.code, 0, "{}", run.all());
+    } else {
+        assert_eq!(run.code, 5, "{}", run.all());
+    }
+    assert!(crate::support::connection().is_some() ||
+        run.stderr.contains(&format!(
+            "{}:4: [ssh_connection] ssh_args: ssh_args: -o ProxyCommand=none is honoured by the openssh transport only",
+            proxy.display()
+        )),
         "{}",
         run.all()
     );

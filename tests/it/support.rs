@@ -79,7 +79,14 @@ impl Fleet {
 
     /// Run a command on host i with OpenSSH; returns (exit status, stdout).
     pub fn ssh(&self, i: usize, cmd: &str) -> (i32, String) {
-        let out = Command::new("ssh")
+        self.ssh_input(i, cmd, b"")
+    }
+
+    /// [`Fleet::ssh`] with `input` on the command's stdin (e.g. a password for chpasswd,
+    /// which then never is in any argv).
+    pub fn ssh_input(&self, i: usize, cmd: &str, input: &[u8]) -> (i32, String) {
+        use std::io::Write;
+        let child = Command::new("ssh")
             .args(["-F", "/dev/null", "-i"])
             .arg(self.key())
             .arg("-o")
@@ -99,7 +106,16 @@ impl Fleet {
             ])
             .arg(format!("root@{}", self.addr(i)))
             .arg(cmd)
-            .output();
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let out = child.and_then(|mut c| {
+            if let Some(mut stdin) = c.stdin.take() {
+                stdin.write_all(input)?;
+            }
+            c.wait_with_output()
+        });
         match out {
             Ok(o) => (
                 o.status.code().unwrap_or(-1),

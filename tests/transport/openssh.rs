@@ -317,10 +317,7 @@ async fn hostile_strings_are_echoed_literally() {
     assert_eq!(text(&out.stdout), format!("{hostile}|x y|"));
 
     // Through sudo's extra level of quoting, and in an env value.
-    let nobody = Become {
-        user: "nobody".into(),
-        method: BecomeMethod::Sudo,
-    };
+    let nobody = Become::new("nobody", BecomeMethod::Sudo);
     let env = vec![("HOSTILE".to_owned(), hostile.clone())];
     let script = format!("printf '%s|%s' {} \"$HOSTILE\"", quote(&hostile));
     let out = run(
@@ -350,10 +347,7 @@ async fn become_via_sudo_and_su() {
     let sshd = Sshd::start();
     let conn = sshd.connect_openssh().await;
     for method in [BecomeMethod::Sudo, BecomeMethod::Su] {
-        let nobody = Become {
-            user: "nobody".into(),
-            method,
-        };
+        let nobody = Become::new("nobody", method);
         let data = b"fed through become\n".to_vec();
         let out = run(
             &conn,
@@ -373,10 +367,7 @@ async fn become_via_sudo_and_su() {
         assert_eq!(out.status, 4);
     }
     // Becoming the login user is a no-op.
-    let root = Become {
-        user: "root".into(),
-        method: BecomeMethod::Su,
-    };
+    let root = Become::new("root", BecomeMethod::Su);
     let out = run(
         &conn,
         ExecRequest {
@@ -410,10 +401,7 @@ async fn env_vars_are_exported() {
     assert_eq!(text(&out.stdout), "/pg/data|a b  c||/pg/data");
 
     // Survives sudo's env_reset.
-    let nobody = Become {
-        user: "nobody".into(),
-        method: BecomeMethod::Sudo,
-    };
+    let nobody = Become::new("nobody", BecomeMethod::Sudo);
     let out = run(
         &conn,
         ExecRequest {
@@ -594,6 +582,7 @@ async fn closed_port_is_unreachable_quickly() {
         host_key_policy: HostKeyPolicy::Strict,
         connect_timeout: Duration::from_secs(10),
         use_agent: false,
+        ..Default::default()
     };
     match OpensshConnection::connect(&opts, false).await {
         Err(e @ TransportError::Unreachable { .. }) => {
@@ -636,6 +625,7 @@ async fn silent_server_times_out_as_unreachable() {
         host_key_policy: HostKeyPolicy::Strict,
         connect_timeout: Duration::from_millis(700),
         use_agent: false,
+        ..Default::default()
     };
     match OpensshConnection::connect(&opts, false).await {
         Err(e @ TransportError::Unreachable { .. }) => {
@@ -740,6 +730,7 @@ async fn ssh_config_is_honoured() {
         host_key_policy: HostKeyPolicy::Strict,
         connect_timeout: Duration::from_secs(10),
         use_agent: false,
+        ..Default::default()
     };
     let conn = OpensshConnection::connect_with_config(&opts, true, Some(&config))
         .await

@@ -281,10 +281,7 @@ async fn hostile_strings_are_echoed_literally() {
     assert_eq!(text(&out.stdout), format!("{hostile}|x y|"));
 
     // Through sudo's extra level of quoting, and in an env value.
-    let nobody = Become {
-        user: "nobody".into(),
-        method: BecomeMethod::Sudo,
-    };
+    let nobody = Become::new("nobody", BecomeMethod::Sudo);
     let env = vec![("HOSTILE".to_owned(), hostile.clone())];
     let script = format!("printf '%s|%s' {} \"$HOSTILE\"", quote(&hostile));
     let out = run(
@@ -311,10 +308,7 @@ async fn become_via_sudo_and_su() {
     let sshd = Sshd::start();
     let conn = sshd.connect().await;
     for method in [BecomeMethod::Sudo, BecomeMethod::Su] {
-        let nobody = Become {
-            user: "nobody".into(),
-            method,
-        };
+        let nobody = Become::new("nobody", method);
         let data = b"fed through become\n".to_vec();
         let out = run(
             &conn,
@@ -334,10 +328,7 @@ async fn become_via_sudo_and_su() {
         assert_eq!(out.status, 4);
     }
     // Becoming the login user is a no-op.
-    let root = Become {
-        user: "root".into(),
-        method: BecomeMethod::Su,
-    };
+    let root = Become::new("root", BecomeMethod::Su);
     let out = run(
         &conn,
         ExecRequest {
@@ -371,10 +362,7 @@ async fn env_vars_are_exported() {
     assert_eq!(text(&out.stdout), "/pg/data|a b  c||/pg/data");
 
     // Survives sudo's env_reset.
-    let postgres = Become {
-        user: "nobody".into(),
-        method: BecomeMethod::Sudo,
-    };
+    let postgres = Become::new("nobody", BecomeMethod::Sudo);
     let out = run(
         &conn,
         ExecRequest {
@@ -556,6 +544,7 @@ async fn closed_port_is_unreachable_quickly() {
         host_key_policy: HostKeyPolicy::Strict,
         connect_timeout: Duration::from_secs(10),
         use_agent: false,
+        ..Default::default()
     };
     match Connection::connect_russh(&opts).await {
         Err(e @ TransportError::Unreachable { .. }) => {
@@ -591,6 +580,7 @@ async fn silent_server_times_out_as_unreachable() {
         host_key_policy: HostKeyPolicy::Strict,
         connect_timeout: Duration::from_millis(700),
         use_agent: false,
+        ..Default::default()
     };
     match Connection::connect_russh(&opts).await {
         Err(e @ TransportError::Unreachable { .. }) => {
@@ -772,10 +762,7 @@ async fn local_connection_behaves_the_same() {
 
     let env = vec![("PGPORT".to_owned(), "5432 x".to_owned())];
     for method in [BecomeMethod::Sudo, BecomeMethod::Su] {
-        let nobody = Become {
-            user: "nobody".into(),
-            method,
-        };
+        let nobody = Become::new("nobody", method);
         let out = run(
             &conn,
             ExecRequest {

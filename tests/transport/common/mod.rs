@@ -97,6 +97,17 @@ impl Sshd {
     /// Start sshd with `extra_config` lines appended to sshd_config and the
     /// public keys of `extra_authorized` (private key paths) authorized too.
     pub fn start_with(extra_config: &[&str], extra_authorized: &[&Path]) -> Sshd {
+        Sshd::start_inner(extra_config, extra_authorized, None)
+    }
+
+    /// Start sshd in its own mount namespace whose `/etc` is a private overlay, after running
+    /// `setup` (a /bin/sh script) there: users, passwords and sudoers rules for a test,
+    /// never touching this machine's own `/etc`.
+    pub fn start_private(extra_config: &[&str], setup: &str) -> Sshd {
+        Sshd::start_inner(extra_config, &[], Some(setup))
+    }
+
+    fn start_inner(extra_config: &[&str], extra_authorized: &[&Path], setup: Option<&str>) -> Sshd {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: install openssh-server (these tests need a real sshd)"
@@ -143,11 +154,15 @@ impl Sshd {
             ));
             std::fs::write(&config, text).expect("sshd_config");
             let log = std::fs::File::create(dir.path().join("sshd.log")).expect("sshd.log");
-            let mut child = Command::new(SSHD)
-                .arg("-D")
-                .arg("-e")
-                .arg("-f")
-                .arg(&config)
+            let mut command = match setup {
+                None => {
+                    let mut c = Command::new(SSHD);
+                    c.arg("-D").arg("-e").arg("-f").arg(&config);
+                    c
+                }
+                Some(setup) => private_etc(dir.path(), &config, setup),
+            };
+            let mut child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -227,6 +242,7 @@ impl Sshd {
             host_key_policy: policy,
             connect_timeout: Duration::from_secs(10),
             use_agent: false,
+            ..Default::default()
         }
     }
 
@@ -257,4 +273,41 @@ impl Sshd {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
+}
+
+/// `unshare -m` + an overlay `/etc` (upper in `dir`), `setup`, then `exec sshd` (same pid:
+/// dropping the [`Sshd`] kills sshd itself).
+fn private_etc(dir: &Path, config: &Path, setup: &str) -> Command {
+    let upper = dir.join("etc-upper");
+    let work = dir.join("etc-work");
+    std::fs::create_dir_all(&upper).expect("etc upper");
+    std::fs::create_dir_all(&work).expect("etc work");
+    let script = format!(
+        "set -e\nmount -t overlay overlay -o lowerdir=/etc,upperdir={},workdir={},redirect_dir=on /etc\n{setup}\nexec {SSHD} -D -e -f {}",
+        upper.display(),
+        work.display(),
+        config.display()
+    );
+    let mut c = Command::new("unshare");
+    c.args([
+        "-m",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    c
+}
+
+/// A user `pgtest` with `password` (and sudo rights that need it) inside a private-/etc sshd.
+pub fn password_user(password: &str) -> String {
+    format!(
+        "useradd -M -d /tmp -s /bin/sh pgtest\n\
+         printf '%s\\n' 'pgtest:{password}' | chpasswd\n\
+         printf 'pgtest ALL=(ALL) ALL\\n' > /etc/sudoers.d/pgtest\n\
+         chmod 0440 /etc/sudoers.d/pgtest\n\
+         printf 'Defaults:pgtest !lecture\\n' >> /etc/sudoers.d/pgtest"
+    )
 }
