@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 
 use super::spec::{Action, Pitr, Target, Timeline};
 
+mod auto_conf;
+use auto_conf::ini_value;
+pub use auto_conf::*;
+
 /// The variables a PITR reads on each host (besides what its tasks' templates name): the
 /// run's validation covers them before the first connection.
 pub const READS: &[&str] = &[
@@ -464,80 +468,6 @@ impl Job {
     }
 }
 
-/// Keys a restore writes into postgresql.auto.conf, which pgplay owns after a restore.
-const RECOVERY_KEYS: &[&str] = &[
-    "restore_command",
-    "recovery_target",
-    "recovery_target_time",
-    "recovery_target_name",
-    "recovery_target_xid",
-    "recovery_target_lsn",
-    "recovery_target_inclusive",
-    "recovery_target_action",
-    "recovery_target_timeline",
-    "recovery_end_command",
-];
-
-/// A value in PostgreSQL's configuration-file quoting: `'it''s "here"'` (a backslash is an
-/// escape character there, so it is doubled too).
-pub fn pg_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
-}
-
-fn key_of(line: &str) -> Option<&str> {
-    let t = line.trim_start();
-    if t.starts_with('#') || t.is_empty() {
-        return None;
-    }
-    let end = t
-        .find(|c: char| c == '=' || c.is_whitespace())
-        .unwrap_or(t.len());
-    Some(&t[..end])
-}
-
-/// postgresql.auto.conf with every recovery setting (and every key in `settings`) removed and
-/// `settings` appended as pgplay's block. `also_remove` drops more keys (e.g. replication).
-pub fn rewrite_auto_conf(old: &str, settings: &[(String, String)], also_remove: &[&str]) -> String {
-    let mut out = String::new();
-    for line in old.lines() {
-        if line.starts_with("# Recovery settings written by pgplay") {
-            continue;
-        }
-        let drop = key_of(line).is_some_and(|k| {
-            let k = k.to_ascii_lowercase();
-            RECOVERY_KEYS.contains(&k.as_str())
-                || also_remove.contains(&k.as_str())
-                || settings.iter().any(|(s, _)| *s == k)
-        });
-        if !drop {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !settings.is_empty() {
-        out.push_str("# Recovery settings written by pgplay pgsql-pitr (PostgreSQL quoting)\n");
-        for (k, v) in settings {
-            out.push_str(&format!("{k} = {}\n", pg_quote(v)));
-        }
-    }
-    out
-}
-
-/// A `key=value` line pgBackRest reads back as exactly this key and value.
-fn ini_value(key: &str, value: &str) -> Result<(), String> {
-    if value.contains(['\n', '\r', '\0']) || key.contains(['\n', '\r', '=', '[', ']']) {
-        return Err(format!(
-            "{key}: the value {value:?} would break the line structure of pgBackRest's configuration"
-        ));
-    }
-    if value.trim() != value {
-        return Err(format!(
-            "{key}: the value {value:?} starts or ends with spaces, which pgBackRest would drop"
-        ));
-    }
-    Ok(())
-}
-
 /// The setting a timeline decision writes, for messages.
 pub fn timeline_words(t: Timeline, id: u32) -> String {
     match t {
@@ -548,126 +478,4 @@ pub fn timeline_words(t: Timeline, id: u32) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn member() -> Member {
-        let vars = serde_json::json!({
-            "inventory_hostname": "127.0.10.10", "pg_cluster": "pg-meta", "pg_role": "primary",
-            "pg_bin_dir": "/usr/lib/postgresql/15/bin", "pgbackrest_method": "minio",
-            "pgbackrest_repo": {"minio": {"type": "s3", "path": "/pgbackrest/${pg_cluster}", "bundle": true, "block": "y", "cipher_pass": "pgBackRest"}}
-        });
-        Member::from_vars(&vars).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn job(yaml: &str) -> Result<Job, String> {
-        let node = crate::yaml::load("t", yaml).map_err(|e| e.message)?;
-        let p =
-            Pitr::from_node(node.get("pg_pitr").ok_or("no pg_pitr")?).map_err(|e| e.to_string())?;
-        Job::new(member(), p)
-    }
-
-    #[test]
-    fn dcs_prefix_is_one_clusters_keys_only() {
-        let mut m = member();
-        assert_eq!(m.dcs_prefix().as_deref(), Ok("/pg/pg-meta/"));
-        m.namespace = "/service/".into();
-        assert_eq!(m.dcs_prefix().as_deref(), Ok("/service/pg-meta/"));
-        for (ns, cluster) in [
-            ("/pg", ""),
-            ("/pg", "root"),
-            ("/pg", "a/b"),
-            ("/pg", "pg*"),
-            ("pg", "pg-meta"),
-            ("/", "pg-meta"),
-            ("/pg/../x", "pg-meta"),
-            ("/pg//x", "pg-meta"),
-            ("/pg/*", "pg-meta"),
-        ] {
-            m.namespace = ns.into();
-            m.cluster = cluster.into();
-            assert!(m.dcs_prefix().is_err(), "{ns} {cluster}");
-        }
-    }
-
-    #[test]
-    fn quoting_of_recovery_settings() {
-        assert_eq!(pg_quote("it's \"here\""), "'it''s \"here\"'");
-        assert_eq!(pg_quote("a\\b"), "'a\\\\b'");
-        let j = job("pg_pitr: {name: \"it's \\\"here\\\"\"}").unwrap_or_else(|e| panic!("{e}"));
-        let old = "# Do not edit this file manually!\narchive_command = 'pgbackrest --stanza=pg-meta archive-push %p'\n\n# Recovery settings generated by pgBackRest restore on 2026-12-03 08:10:00\nrestore_command = 'pgbackrest --stanza=pg-meta archive-get %f \"%p\"'\nrecovery_target_name = 'it's \"here\"'\nrecovery_target_timeline = 'current'\n";
-        let new = rewrite_auto_conf(old, &j.recovery_settings(Timeline::Current), &[]);
-        assert!(
-            new.contains("archive_command = 'pgbackrest --stanza=pg-meta archive-push %p'"),
-            "{new}"
-        );
-        assert!(
-            new.contains("recovery_target_name = 'it''s \"here\"'\n"),
-            "{new}"
-        );
-        assert!(!new.contains("'it's"), "{new}");
-        assert!(new.contains("restore_command = 'pgbackrest --config=/pg/conf/pitr.conf --stanza=pg-meta archive-get %f \"%p\"'"), "{new}");
-        assert!(new.contains("recovery_target_action = 'pause'"), "{new}");
-        assert_eq!(new.matches("recovery_target_timeline").count(), 1, "{new}");
-        // rewriting again replaces, never duplicates
-        let again = rewrite_auto_conf(&new, &j.recovery_settings(Timeline::Current), &[]);
-        assert_eq!(again, new);
-    }
-
-    #[test]
-    fn restore_command_and_conf() {
-        let j = job("pg_pitr: {time: '2026-07-13 18:00:00+08', exclusive: true, action: promote, db_exclude: [test], process: 2}").unwrap_or_else(|e| panic!("{e}"));
-        let argv = j.restore_argv("20261203-080201F", Timeline::Id(2));
-        assert_eq!(
-            crate::transport::join_argv(&argv),
-            "pgbackrest --config=/pg/conf/pitr.conf --stanza=pg-meta --set=20261203-080201F --type=time '--target=2026-07-13 10:00:00+00' --target-exclusive --target-action=promote --target-timeline=2 --delta --force restore"
-        );
-        let conf = j
-            .conf(4, &["block".to_string()])
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            conf.contains("[pg-meta]\npg1-path=/pg/data\npg1-port=5432\n"),
-            "{conf}"
-        );
-        assert!(conf.contains("repo1-path=/pgbackrest/pg-meta\n"), "{conf}");
-        assert!(conf.contains("repo1-bundle=y\n"), "{conf}");
-        assert!(!conf.contains("repo1-block"), "{conf}");
-        assert!(conf.contains("archive-mode=preserve\n"), "{conf}");
-        assert!(conf.contains("db-exclude=test\n"), "{conf}");
-        assert!(conf.contains("[global:restore]\nprocess-max=2\n"), "{conf}");
-        // immediate: no timeline option (pgBackRest refuses it), but the setting is written
-        let j = job("pg_pitr: {type: immediate}").unwrap_or_else(|e| panic!("{e}"));
-        let argv = j.restore_argv("20261203-080201F", Timeline::Current);
-        assert!(
-            !argv.iter().any(|a| a.starts_with("--target-timeline")),
-            "{argv:?}"
-        );
-        assert!(j
-            .recovery_settings(Timeline::Current)
-            .contains(&("recovery_target".into(), "immediate".into())));
-    }
-
-    #[test]
-    fn clone_and_rehearsal_defaults() {
-        let j = job("pg_pitr: {cluster: pg-test}").unwrap_or_else(|e| panic!("{e}"));
-        assert!(j.clone && !j.archive, "{}", j.archive_why);
-        assert!(j
-            .conf(1, &[])
-            .unwrap_or_default()
-            .contains("repo1-path=/pgbackrest/pg-test"));
-        let j = job("pg_pitr: {cluster: pg-test, archive: true}").unwrap_or_else(|e| panic!("{e}"));
-        assert!(j.archive);
-        let j = job("pg_pitr: {data: /pg/data9, port: 15432}").unwrap_or_else(|e| panic!("{e}"));
-        assert!(j.rehearsal && !j.archive && j.restores());
-        assert_eq!(j.conf_path, "/pg/conf/pitr-15432.conf");
-        let s = j.recovery_settings(Timeline::Latest);
-        assert!(s.contains(&("port".into(), "15432".into())));
-        assert!(s.contains(&("archive_mode".into(), "off".into())));
-        let e = job("pg_pitr: {data: /pg/data9}").err().unwrap_or_default();
-        assert!(e.contains("its own port"), "{e}");
-        let e = job("pg_pitr: {data: /pg/data9, port: 15432, backup: true}")
-            .err()
-            .unwrap_or_default();
-        assert!(e.contains("drop one of them"), "{e}");
-    }
-}
+mod tests;
