@@ -203,8 +203,13 @@ pub fn pgplay_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&st
     let mut cmd = Command::new(bin());
     cmd.envs(env.iter().copied());
     cmd.args(args);
-    let is_inventory = args.first().is_some_and(|a| a.as_ref() == "inventory");
-    if let (Some(c), false) = (connection(), is_inventory) {
+    // subcommands connect nowhere and take no -c
+    let is_subcommand = args.first().is_some_and(|a| {
+        ["inventory", "config", "help", "completions", "man"]
+            .iter()
+            .any(|s| a.as_ref() == *s)
+    });
+    if let (Some(c), false) = (connection(), is_subcommand) {
         cmd.args(["-c", &c]);
     }
     cmd.current_dir(cwd).env("HOME", cwd);
