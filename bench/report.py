@@ -13,7 +13,7 @@ import statistics
 import sys
 
 TOOL_ORDER = [
-    "pgplay-russh", "pgplay-openssh", "ansible-default", "ansible-tuned",
+    "pgplay-russh", "pgplay-openssh", "base-russh", "base-openssh", "ansible-default", "ansible-tuned",
     "pyinfra", "floor-ssh", "floor-asyncssh",
 ]
 PHASE_ORDER = ["first-apply", "re-apply", "connect"]
@@ -22,6 +22,8 @@ BASELINE = "pgplay-russh"
 DESCR = {
     "pgplay-russh": "pgplay node -t node_crontab -c russh -f N",
     "pgplay-openssh": "pgplay node -t node_crontab -c openssh -f N",
+    "base-russh": "the same with BENCH_PGPLAY_BASE (another pgplay build, e.g. before a change), -c russh",
+    "base-openssh": "the same with BENCH_PGPLAY_BASE, -c openssh",
     "ansible-default": "ansible-playbook, stock settings (forks 5, ssh, no pipelining), copy + command cat",
     "ansible-tuned": "ansible-playbook, forks N, pipelining, ControlPersist 60s, copy + command cat",
     "pyinfra": "pyinfra --parallel N, files.put + server.shell cat",
