@@ -27,7 +27,7 @@ pub(super) fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix(['-', '+']).unwrap_or(inner);
     let inner = inner.strip_suffix(['-', '+']).unwrap_or(inner);
-    if inner.contains("{{") || inner.contains("{%") || inner.trim().is_empty() {
+    if contains_template(inner) || inner.trim().is_empty() {
         return None;
     }
     Some(inner)
