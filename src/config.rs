@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::base::user::expand_home_in;
 use crate::error::{Error, Result};
 
 /// Where a value came from.
@@ -278,7 +279,7 @@ pub fn load() -> Result<Config> {
 fn find_file(env: &Env) -> (Option<(PathBuf, &'static str)>, Option<PathBuf>) {
     for name in ["PGPLAY_CONFIG", "ANSIBLE_CONFIG"] {
         if let Some(v) = env.get(name) {
-            let mut p = expand_home(&v, env);
+            let mut p = expand_home_in(&v, env.home.as_deref());
             if p.is_dir() {
                 p = p.join("ansible.cfg");
             }
@@ -322,14 +323,6 @@ fn find_file(env: &Env) -> (Option<(PathBuf, &'static str)>, Option<PathBuf>) {
 fn world_writable(dir: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o002 != 0)
-}
-
-fn expand_home(v: &str, env: &Env) -> PathBuf {
-    match (v.strip_prefix("~/"), &env.home) {
-        (Some(rest), Some(home)) => home.join(rest),
-        _ if v == "~" => env.home.clone().unwrap_or_else(|| PathBuf::from(v)),
-        _ => PathBuf::from(v),
-    }
 }
 
 /// One `key = value` of an ini file.
@@ -477,7 +470,7 @@ fn relative_to(value: &str, cfg: &Path, env: &Env) -> String {
             if part.is_empty() {
                 return String::new();
             }
-            let p = expand_home(part, env);
+            let p = expand_home_in(part, env.home.as_deref());
             if p.is_absolute() {
                 p.display().to_string()
             } else {

@@ -82,12 +82,7 @@ fn key_values(label: &str, value: &str) -> Result<Node> {
                 hint: Some("write key=value pairs, JSON ('{\"k\": 1}') or @file.yml".into()),
             });
         };
-        let valid = k
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !crate::base::text::is_identifier(k) {
             return Err(Error::usage(format!(
                 "{label}: '{k}' is not a valid variable name"
             )));

@@ -126,7 +126,7 @@ fn needs_primary(
         if let Some(pg) = &host.domain.pg {
             let patroni = static_vars(inv, h, play, extra, renderer)
                 .get("patroni_enabled")
-                .and_then(crate::inventory::domain_bool)
+                .and_then(crate::base::truth::boolean)
                 .unwrap_or(false);
             let e = clusters.entry(pg.cluster.clone()).or_default();
             e.0 |= pg.role == crate::inventory::PgRole::Primary || patroni;
@@ -176,7 +176,7 @@ fn safeguard(
         let vars = static_vars(inv, h, play, extra, renderer);
         let on = vars
             .get(var)
-            .and_then(crate::inventory::domain_bool)
+            .and_then(crate::base::truth::boolean)
             .unwrap_or(false);
         if on {
             let host = inv.host(h);

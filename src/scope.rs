@@ -16,10 +16,11 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::base::text::contains_template;
 use crate::error::Result;
 use crate::inventory::{HostId, Inventory, Problem};
 use crate::playbook::{builtin, Play, Playbook, Source, Task, TaskId};
-use crate::template::{contains_template, Renderer};
+use crate::template::Renderer;
 
 /// The variable names a play's selected tasks read.
 #[derive(Debug, Default)]

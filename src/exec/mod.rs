@@ -161,7 +161,7 @@ impl Engine {
         for h in &inv.hosts {
             for v in h.inventory_vars.values() {
                 if let Value::String(s) = v {
-                    if s.contains("{{") || s.contains("{%") {
+                    if crate::base::text::contains_template(s) {
                         inventory_mentions = inventory_mentions.or(vars::Mentions::of(s));
                     }
                 }

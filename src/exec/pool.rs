@@ -13,7 +13,8 @@ use std::sync::Arc;
 use tokio::sync::Mutex;
 
 use super::Options;
-use crate::inventory::{expand_home, ConnVars, HostId, Inventory};
+use crate::base::user::expand_home;
+use crate::inventory::{ConnVars, HostId, Inventory};
 use crate::transport::ssh_args::Meaning;
 use crate::transport::{ConnectOptions, Connection, HostKeyPolicy};
 
@@ -57,7 +58,7 @@ fn default_keys() -> Vec<PathBuf> {
 
 impl Pool {
     pub fn new(inv: &Inventory, opts: &Options) -> Pool {
-        let default_user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+        let default_user = crate::base::user::current_user().to_owned();
         let default_known = dirs::home_dir()
             .unwrap_or_default()
             .join(".ssh")
@@ -93,7 +94,7 @@ impl Pool {
                         .known_hosts
                         .clone()
                         .or_else(|| opts.known_hosts.clone())
-                        .map(|p| expand_home(&p.to_string_lossy()))
+                        .map(expand_home)
                         .unwrap_or_else(|| default_known.clone()),
                     host_key_policy: if opts.accept_new_host_keys {
                         HostKeyPolicy::AcceptNew
@@ -129,7 +130,7 @@ impl Pool {
     /// The login user for a host (to skip become when it is already that user).
     pub fn login_user(&self, host: HostId) -> String {
         if self.settings[host.0].local {
-            return std::env::var("USER").unwrap_or_else(|_| "root".into());
+            return crate::base::user::current_user().to_owned();
         }
         self.settings[host.0].connect.user.clone()
     }
@@ -245,12 +246,12 @@ fn apply_ssh_options(connect: &mut ConnectOptions, c: &ConnVars, transport: Tran
                 policy.get_or_insert(*p);
             }
             Meaning::KnownHosts(path) => {
-                known_hosts.get_or_insert_with(|| expand_home(&path.to_string_lossy()));
+                known_hosts.get_or_insert_with(|| expand_home(path));
             }
             Meaning::ConnectTimeout(d) => {
                 timeout.get_or_insert(*d);
             }
-            Meaning::Identity(path) => identities.push(expand_home(&path.to_string_lossy())),
+            Meaning::Identity(path) => identities.push(expand_home(path)),
             Meaning::IdentitiesOnly(b) => {
                 identities_only.get_or_insert(*b);
             }

@@ -334,7 +334,7 @@ fn eval_condition(
     dropped: &[(String, crate::template::TemplateError)],
 ) -> Result<bool, String> {
     let explain = |e: crate::template::TemplateError| super::vars::explain(&e, dropped);
-    if crate::template::contains_template(cond) {
+    if crate::base::text::contains_template(cond) {
         let rendered = engine
             .renderer
             .render("when", cond, vars)

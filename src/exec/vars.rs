@@ -146,7 +146,7 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
     }
     if task.action.module == "template" {
         match task.action.args.get("src").and_then(Value::as_str) {
-            Some(src) if !src.contains("{{") => {
+            Some(src) if !crate::base::text::contains_template(src) => {
                 let source = match &engine.pb.source {
                     crate::playbook::Source::Builtin => {
                         crate::playbook::builtin::file("templates", src).map(str::to_string)

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::domain::{expand_home, get_bool, get_string, is_template, span_of};
+use super::domain::{get_bool, get_string, is_template, span_of};
+use crate::base::user::expand_home;
 use crate::error::{Error, Result};
 use crate::transport::ssh_args::{self, SshOption};
 use crate::transport::{BecomeMethod, Secret};

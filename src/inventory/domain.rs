@@ -7,12 +7,13 @@
 //! Values that still contain a template (`{{ ... }}`) are checked when rendered instead.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::Problem;
+use crate::base::text::contains_template;
+use crate::base::truth::boolean;
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
 use crate::yaml::{de, Node, Span};
@@ -37,22 +38,8 @@ pub(super) fn span_of<'a>(
     nodes.get(key).map(|n| &n.span).unwrap_or(host)
 }
 
-/// Ansible's boolean conversion for a typed variable.
-pub fn as_bool(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => n.as_i64().map(|i| i != 0),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "on" | "1" | "t" => Some(true),
-            "no" | "n" | "false" | "off" | "0" | "f" | "" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 pub(super) fn is_template(value: &Value) -> bool {
-    matches!(value, Value::String(s) if s.contains("{{") || s.contains("{%"))
+    matches!(value, Value::String(s) if contains_template(s))
 }
 
 pub(super) fn get_bool(
@@ -65,7 +52,7 @@ pub(super) fn get_bool(
     match vars.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) if is_template(v) => Ok(default),
-        Some(v) => as_bool(v).ok_or_else(|| {
+        Some(v) => boolean(v).ok_or_else(|| {
             Error::invalid(
                 span_of(nodes, key, host),
                 key,
@@ -90,14 +77,6 @@ pub(super) fn get_string(
             key,
             format!("expected a string, found {v}"),
         )),
-    }
-}
-
-/// `~/x` → `$HOME/x`.
-pub fn expand_home(path: &str) -> PathBuf {
-    match path.strip_prefix("~/") {
-        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
-        None => PathBuf::from(path),
     }
 }
 

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 
 pub use conn::{BecomeVars, ConnKind, ConnVars, SshArgVar, Transport, Use, VARIABLES};
 pub use conn_check::check as check_connections;
-pub use domain::{as_bool as domain_bool, expand_home, Domain};
+pub use domain::Domain;
 pub use list::{graph, host_json, list_json, View};
 pub use load::{load, load_many, load_str};
 pub use pattern::select;

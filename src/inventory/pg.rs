@@ -142,7 +142,7 @@ impl Ctx<'_> {
     }
 
     fn templated(&self, key: &str) -> bool {
-        matches!(self.vars.get(key), Some(Value::String(s)) if s.contains("{{") || s.contains("{%"))
+        matches!(self.vars.get(key), Some(Value::String(s)) if crate::base::text::contains_template(s))
     }
 
     fn string(&self, key: &str, default: &str) -> Result<String> {
@@ -162,7 +162,7 @@ impl Ctx<'_> {
         match self.vars.get(key) {
             None | Some(Value::Null) => Ok(default),
             Some(_) if self.templated(key) => Ok(default),
-            Some(v) => super::domain_bool(v).ok_or_else(|| {
+            Some(v) => crate::base::truth::boolean(v).ok_or_else(|| {
                 Error::invalid(
                     self.span(key),
                     key,
@@ -613,7 +613,7 @@ fn pg_crontab(c: &Ctx<'_>) -> Result<Vec<String>> {
                 ),
             ));
         };
-        if line.contains("{{") {
+        if crate::base::text::contains_template(line) {
             out.push(line.to_string());
             continue;
         }

@@ -22,85 +22,12 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             let line = opt_str(args, "_raw_params")?
                 .or(opt_str(args, "cmd")?)
                 .ok_or_else(|| Failure::Args("command needs a command line or argv".into()))?;
-            split_words(&line)?
+            crate::base::shell::split(&line)
+                .map_err(|e| Failure::Args(format!("cannot split {line:?}: {e}")))?
         }
     };
     if argv.is_empty() {
         return Err(Failure::Args("command: the command is empty".into()));
     }
     super::shell::execute(ctx, args, &format!("exec {}", join_argv(&argv))).await
-}
-
-/// Split a command line into words: single quotes, double quotes and backslashes as in sh.
-pub fn split_words(line: &str) -> Result<Vec<String>, Failure> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => return Err(Failure::Args(format!("unterminated ' in: {line}"))),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
-                            Some(x) => {
-                                cur.push('\\');
-                                cur.push(x);
-                            }
-                            None => {
-                                return Err(Failure::Args(format!("unterminated \" in: {line}")))
-                            }
-                        },
-                        Some(x) => cur.push(x),
-                        None => return Err(Failure::Args(format!("unterminated \" in: {line}"))),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(x) = chars.next() {
-                    cur.push(x);
-                }
-            }
-            other => {
-                in_word = true;
-                cur.push(other);
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
-    Ok(words)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_words;
-
-    #[test]
-    fn splits_like_sh() {
-        let got = split_words(r#"echo 'a b' "c \"d\"" e\ f ;rm"#).unwrap_or_default();
-        assert_eq!(got, vec!["echo", "a b", "c \"d\"", "e f", ";rm"]);
-        assert!(split_words("echo 'oops").is_err());
-    }
 }

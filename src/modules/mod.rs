@@ -368,7 +368,7 @@ pub mod args {
     pub fn opt_bool(args: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
         match args.get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => crate::inventory::domain_bool(v).map(Some).ok_or_else(|| {
+            Some(v) => crate::base::truth::boolean(v).map(Some).ok_or_else(|| {
                 Failure::Args(format!("argument '{key}' must be true or false, got {v}"))
             }),
         }

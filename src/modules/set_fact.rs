@@ -10,12 +10,7 @@ pub fn run(args: &Map<String, Value>) -> Result<Outcome, Failure> {
         if k == "cacheable" {
             continue;
         }
-        let valid = k
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !crate::base::text::is_identifier(k) {
             return Err(Failure::Args(format!("'{k}' is not a valid variable name")));
         }
         o.facts.insert(k.clone(), v.clone());

@@ -250,7 +250,7 @@ fn string(node: &Node, key: &str) -> Result<String> {
 fn boolean(node: &Node, key: &str) -> Result<bool> {
     let value = node.to_json();
     if let Value::String(s) = &value {
-        if s.contains("{{") {
+        if crate::base::text::contains_template(s) {
             return Err(Error::invalid(
                 &node.span,
                 key,
@@ -258,7 +258,7 @@ fn boolean(node: &Node, key: &str) -> Result<bool> {
             ));
         }
     }
-    crate::inventory::domain_bool(&value).ok_or_else(|| {
+    crate::base::truth::boolean(&value).ok_or_else(|| {
         Error::invalid(
             &node.span,
             key,
@@ -502,7 +502,7 @@ impl Lowering<'_> {
             )?;
         }
         let rel = string(file, &key.key_text())?;
-        if rel.contains("{{") {
+        if crate::base::text::contains_template(&rel) {
             return Err(Error::invalid(
                 &file.span,
                 key.key_text(),

@@ -14,8 +14,8 @@
 //! stdin only after that marker (see `dialog`), so the password can never reach the script,
 //! and a wrong one is reported instead of being retried with the task's input.
 
-use super::quote::quote;
 use super::secret::Secret;
+use crate::base::shell::quote;
 
 /// How to switch to the become user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -11,8 +11,8 @@
 //! The wrapper also exits with the script's `$?`, so a script killed by signal `n` reports
 //! `128 + n` on every transport.
 
-use super::quote::quote;
 use super::r#become::{needs_wrap, wrap, Become, BecomeMethod};
+use crate::base::shell::quote;
 
 /// Written by the wrapper to stderr before the script runs (then removed from the output).
 pub(crate) const PID_MARKER: &[u8] = b"\x1epgplay-pid=";

@@ -8,7 +8,6 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -16,6 +15,7 @@ use tokio::process::Command;
 
 use super::dialog::{self, Dialog};
 use super::{build_script, wrap, ExecOutput, ExecRequest, TransportError};
+use crate::base::user::current_user;
 
 /// Host name used in error messages for the local transport.
 const LOCAL_HOST: &str = "localhost";
@@ -144,26 +144,4 @@ impl Drop for StopGroupOnDrop {
                 .status();
         }
     }
-}
-
-/// Name of the user running this process, computed once: `id -un`, falling
-/// back to `$USER` / `$LOGNAME`.
-fn current_user() -> &'static str {
-    static USER: OnceLock<String> = OnceLock::new();
-    USER.get_or_init(|| {
-        let from_id = std::process::Command::new("id")
-            .arg("-un")
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        from_id
-            .or_else(|| std::env::var("USER").ok())
-            .or_else(|| std::env::var("LOGNAME").ok())
-            .unwrap_or_default()
-    })
 }

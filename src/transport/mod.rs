@@ -24,18 +24,17 @@ mod dialog;
 pub mod job;
 pub mod local;
 pub mod openssh;
-pub mod quote;
 pub mod russh;
 pub mod secret;
 pub mod ssh_args;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-pub use self::quote::{join_argv, quote};
 pub use self::r#become::{wrap, Become, BecomeMethod};
 pub use self::secret::Secret;
 pub use self::ssh_args::JumpHost;
+pub use crate::base::shell::{join_argv, quote};
 
 /// Reason given (as a prefix) for a rejected `ExecRequest::env` name. Such an
 /// error is a bug in the task, not a host problem, so it is never reported as
@@ -310,7 +309,7 @@ impl Connection {
 pub(crate) fn build_script(host: &str, req: &ExecRequest<'_>) -> Result<String, TransportError> {
     let mut script = String::new();
     for (name, value) in req.env {
-        if !quote::is_env_name(name) {
+        if !crate::base::text::is_identifier(name) {
             return Err(TransportError::Channel {
                 host: host.to_owned(),
                 reason: format!("{INVALID_ENV_NAME}: {name:?}"),
@@ -326,16 +325,7 @@ pub(crate) fn build_script(host: &str, req: &ExecRequest<'_>) -> Result<String, 
     Ok(script)
 }
 
-/// Expand a leading `~` (inventory paths such as `~/.ssh/id_ed25519`).
-pub(crate) fn expand_tilde(path: &Path) -> PathBuf {
-    match path.strip_prefix("~") {
-        Ok(rest) => match dirs::home_dir() {
-            Some(home) => home.join(rest),
-            None => path.to_path_buf(),
-        },
-        Err(_) => path.to_path_buf(),
-    }
-}
+pub(crate) use crate::base::user::expand_home as expand_tilde;
 
 /// Exit status for a signal name as reported by SSH (`TERM`, `KILL`, …),
 /// using Linux numbering: `128 + n`, or `-1` for an unknown name.
@@ -356,6 +346,7 @@ pub(crate) fn signal_status(name: &str) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn env_exports_are_quoted_and_validated() {

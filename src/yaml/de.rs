@@ -138,12 +138,10 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match &self.0.kind {
             Kind::Bool(b) => visitor.visit_bool(*b),
-            Kind::Str(s) => {
-                match crate::inventory::domain_bool(&serde_json::Value::String(s.clone())) {
-                    Some(b) => visitor.visit_bool(b),
-                    None => Err(type_error(self.0, "true or false")),
-                }
-            }
+            Kind::Str(s) => match crate::base::truth::text_boolean(s) {
+                Some(b) => visitor.visit_bool(b),
+                None => Err(type_error(self.0, "true or false")),
+            },
             _ => Err(type_error(self.0, "true or false")),
         }
     }

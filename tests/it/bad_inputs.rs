@@ -2,7 +2,8 @@
 //! task), and the hosts' files are byte-identical before and after. Hostile strings in
 //! variables are written literally, never executed.
 
-use crate::support::{pgplay, tempdir, write, Fleet};
+use crate::support::{tempdir, write, Fleet};
+use crate::test::Test;
 
 const HOSTS: [usize; 2] = [19, 20];
 const ENTRIES: &str = "    node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]\n";
@@ -346,33 +347,20 @@ pub fn refused_and_untouched(fleet: &Fleet) {
                 .filter(|a| !a.starts_with("--playbook-name="))
                 .cloned(),
         );
-        let run = pgplay(&args);
-        let all = format!("{}{}", run.stdout, run.stderr);
-        if run.code != c.code {
-            failures.push(format!(
-                "[{}] exit {} (wanted {})\n{}",
-                c.name,
-                run.code,
-                c.code,
-                run.all()
-            ));
-            continue;
-        }
+        let mut test = Test::new().args(&args).code(c.code);
         for n in &c.needles {
-            if !all.contains(n) {
-                failures.push(format!("[{}] output lacks {n:?}\n{}", c.name, run.all()));
-            }
+            test = test.output_has(n);
         }
         // Refused before the first connection: no play started (a failure on a host is 2).
-        if c.code != 2 && (run.stdout.contains("PLAY [") || run.stdout.contains("TASK [")) {
-            failures.push(format!(
-                "[{}] ran a play before refusing\n{}",
-                c.name,
-                run.all()
-            ));
+        if c.code != 2 {
+            test = test.stdout_lacks("PLAY [").stdout_lacks("TASK [");
         }
-        if run.stderr.contains("panicked") {
-            failures.push(format!("[{}] panicked\n{}", c.name, run.all()));
+        let (run, unmet) = test.stderr_lacks("panicked").check();
+        if !unmet.is_empty() {
+            failures.push(format!("[{}] {}\n{}", c.name, unmet.join("; "), run.all()));
+        }
+        if run.code != c.code {
+            continue;
         }
         let after = fleet.sums(&HOSTS, "/etc/crontab");
         if after != before {
@@ -400,16 +388,11 @@ pub fn hostile_strings_are_literal(fleet: &Fleet) {
         serde_json::to_string(HOSTILE).unwrap_or_default()
     );
     let inv = fleet.inventory(dir.path(), &[18], &vars);
-    let run = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let inv = inv.to_str().unwrap_or("");
+    Test::new()
+        .args(["node", "-i", inv, "-t", "node_crontab", "--output", "json"])
+        .code(0)
+        .run();
     let text = fleet.read(18, "/etc/crontab");
     assert!(
         text.contains(&format!("\n{cron}\n")),
@@ -421,16 +404,14 @@ pub fn hostile_strings_are_literal(fleet: &Fleet) {
         "hostile.yml",
         "- hosts: all\n  tasks:\n    - name: shell with a quoted value\n      shell: printf '%s' {{ hostile | quote }} > /root/h1\n    - name: command with argv\n      command:\n        argv: [/bin/sh, -c, 'printf \"%s\" \"$1\" > /root/h2', sh, '{{ hostile }}']\n    - name: copy content\n      copy: { dest: /root/h3, content: '{{ hostile }}' }\n    - name: extra var\n      shell: printf '%s' {{ extra_hostile | quote }} > /root/h4\n",
     );
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-        "-e",
-        &format!("extra_hostile={}", HOSTILE.replace('\'', "")),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    Test::new()
+        .args([pb.to_str().unwrap_or(""), "-i", inv, "--output", "json"])
+        .args([
+            "-e",
+            &format!("extra_hostile={}", HOSTILE.replace('\'', "")),
+        ])
+        .code(0)
+        .run();
     for f in ["h1", "h2", "h3"] {
         assert_eq!(fleet.read(18, &format!("/root/{f}")), HOSTILE, "/root/{f}");
     }
@@ -455,74 +436,44 @@ pub fn validation_is_scoped_to_the_run(fleet: &Fleet) {
         ),
     );
     let inv = inv.to_string_lossy().into_owned();
-    let listed = pgplay(&["inventory", "--list", "-i", &inv]);
-    assert_eq!(listed.code, 0, "{}", listed.all());
-    assert!(
-        listed.stderr.contains("warning: ")
-            && listed.stderr.contains("inventory.yml:9:")
-            && listed.stderr.contains("node_crontab[0]"),
-        "{}",
-        listed.all()
-    );
-    let run = pgplay(&[
-        "node",
-        "-i",
-        &inv,
-        "-t",
-        "node_crontab",
-        "-l",
-        "good",
-        "--output",
-        "text",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(
-        run.stderr.matches("node_crontab[0]").count(),
-        1,
-        "the warning once: {}",
-        run.all()
-    );
-    assert!(
-        run.stderr.contains("127.0.40.99 is not in it"),
-        "{}",
-        run.all()
-    );
+    Test::new()
+        .args(["inventory", "--list", "-i", &inv])
+        .code(0)
+        .stderr_has_all(&["warning: ", "inventory.yml:9:", "node_crontab[0]"])
+        .run();
+    let node = || Test::new().args(["node", "-i", &inv, "-t", "node_crontab"]);
+    node()
+        .args(["-l", "good", "--output", "text"])
+        .code(0)
+        .why("the warning once")
+        .stderr_count("node_crontab[0]", 1)
+        .stderr_has("127.0.40.99 is not in it")
+        .run();
     let crontab = fleet.read(GOOD, "/etc/crontab");
     assert!(crontab.contains("root /bin/true good"), "{crontab}");
     let before = fleet.sums(&[GOOD], "/etc/crontab");
-    let all = pgplay(&["node", "-i", &inv, "-t", "node_crontab", "--output", "text"]);
-    assert_eq!(all.code, 4, "{}", all.all());
-    assert!(
-        all.stderr.starts_with("error: ")
-            && all.stderr.contains("inventory.yml:9:")
-            && all.stderr.contains("node_crontab[0]")
-            && all
-                .stderr
-                .contains("minute hour day month weekday user command"),
-        "{}",
-        all.all()
-    );
-    assert!(!all.stdout.contains("PLAY ["), "{}", all.all());
+    node()
+        .args(["--output", "text"])
+        .code(4)
+        .stderr_starts_with("error: ")
+        .stderr_has_all(&[
+            "inventory.yml:9:",
+            "node_crontab[0]",
+            "minute hour day month weekday user command",
+        ])
+        .stdout_lacks("PLAY [")
+        .run();
     assert_eq!(fleet.sums(&[GOOD], "/etc/crontab"), before);
-    let unread = pgplay(&[
-        "node",
-        "-i",
-        &inv,
-        "-t",
-        "node_crontab",
-        "-l",
-        "good",
-        "--output",
-        "text",
-        "-e",
-        "pgbackrest_method=minio",
-    ]);
-    assert_eq!(unread.code, 0, "{}", unread.all());
-    assert!(
-        unread
-            .stderr
-            .contains("-e pgbackrest_method: no selected task of node reads it"),
-        "{}",
-        unread.all()
-    );
+    node()
+        .args([
+            "-l",
+            "good",
+            "--output",
+            "text",
+            "-e",
+            "pgbackrest_method=minio",
+        ])
+        .code(0)
+        .stderr_has("-e pgbackrest_method: no selected task of node reads it")
+        .run();
 }

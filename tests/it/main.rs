@@ -19,6 +19,7 @@ mod secrets;
 mod selection;
 mod settings;
 mod support;
+mod test;
 mod transport_tests;
 
 use std::sync::Arc;

@@ -5,7 +5,8 @@
 //! ansible-playbook, and
 //! `inventory --graph` drawn as ansible-inventory draws it.
 
-use crate::support::{pgplay_in, tempdir, write, Fleet};
+use crate::support::{tempdir, write, Fleet};
+use crate::test::Test;
 
 /// Read-only on the host it uses (a debug task and a --check run).
 const HOST: usize = 19;
@@ -24,116 +25,81 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         "site.yml",
         "- name: SITE\n  hosts: all\n  tasks:\n    - name: hello\n      debug: { msg: hi }\n",
     );
+    let at = || Test::in_dir(dir.path());
     // a bare name is the built-in, even with ./pgsql.yml in the directory
-    let run = pgplay_in(dir.path(), &["pgsql.yml", "-i", &inv, "--list-tasks"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout.contains("probe pgBackRest") && !run.stdout.contains("an ansible task"),
-        "{}",
-        run.all()
-    );
+    at().args(["pgsql.yml", "-i", &inv, "--list-tasks"])
+        .code(0)
+        .stdout_has("probe pgBackRest")
+        .stdout_lacks("an ansible task")
+        .run();
     // a path is the file
-    let run = pgplay_in(dir.path(), &["./pgsql.yml", "-i", &inv, "--list-tasks"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("an ansible task"), "{}", run.all());
+    at().args(["./pgsql.yml", "-i", &inv, "--list-tasks"])
+        .code(0)
+        .stdout_has("an ansible task")
+        .run();
     // a bare name that is no built-in is refused, and the path is offered
-    let run = pgplay_in(dir.path(), &["site.yml", "-i", &inv]);
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(
-        run.stderr.contains("'site.yml' is not a built-in playbook")
-            && run.stderr.contains("give its path: ./site.yml"),
-        "{}",
-        run.all()
-    );
-    let run = pgplay_in(dir.path(), &["./nope.yml", "-i", &inv]);
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(
-        run.stderr.contains("./nope.yml: no such file"),
-        "{}",
-        run.all()
-    );
+    at().args(["site.yml", "-i", &inv])
+        .code(5)
+        .stderr_has("'site.yml' is not a built-in playbook")
+        .stderr_has("give its path: ./site.yml")
+        .run();
+    at().args(["./nope.yml", "-i", &inv])
+        .code(5)
+        .stderr_has("./nope.yml: no such file")
+        .run();
     // --syntax-check: the playbook alone, no inventory, nothing runs
-    let run = pgplay_in(dir.path(), &["./site.yml", "--syntax-check"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("playbook: ./site.yml (file ./site.yml)"),
-        "{}",
-        run.all()
-    );
+    at().args(["./site.yml", "--syntax-check"])
+        .code(0)
+        .stdout_has("playbook: ./site.yml (file ./site.yml)")
+        .run();
     write(
         dir.path(),
         "broken.yml",
         "- hosts: all\n  tasks:\n    - name: x\n      copy: { dets: /x }\n",
     );
-    let run = pgplay_in(dir.path(), &["./broken.yml", "--syntax-check"]);
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(run.stderr.contains("did you mean 'dest'"), "{}", run.all());
+    at().args(["./broken.yml", "--syntax-check"])
+        .code(4)
+        .stderr_has("did you mean 'dest'")
+        .run();
     // -l @FILE: host patterns from a file
     let addr = fleet.addr(HOST);
     write(dir.path(), "retry.txt", &format!("# retry\n\n{addr}\n"));
-    let run = pgplay_in(
-        dir.path(),
-        &["./site.yml", "-i", &inv, "-l", "@retry.txt", "--list-hosts"],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains(&addr), "{}", run.all());
-    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "-l", "@nope.txt"]);
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(run.stderr.contains("-l @nope.txt"), "{}", run.all());
+    at().args(["./site.yml", "-i", &inv, "-l", "@retry.txt", "--list-hosts"])
+        .code(0)
+        .stdout_has(&addr)
+        .run();
+    at().args(["./site.yml", "-i", &inv, "-l", "@nope.txt"])
+        .code(5)
+        .stderr_has("-l @nope.txt")
+        .run();
     // -i as a host list (a comma, not a file), and -i that names no file
     let list = format!("{addr},127.0.40.99,");
-    let run = pgplay_in(dir.path(), &["inventory", "-i", &list, "--graph"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(
-        run.stdout,
-        format!("@all:\n  |--@ungrouped:\n  |  |--{addr}\n  |  |--127.0.40.99\n"),
-        "{}",
-        run.all()
-    );
-    let run = pgplay_in(
-        dir.path(),
-        &["./site.yml", "-i", &list, "-l", &addr, "--list-hosts"],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout.contains(&addr) && !run.stdout.contains("127.0.40.99"),
-        "{}",
-        run.all()
-    );
-    let run = pgplay_in(dir.path(), &["./site.yml", "-i", "nope.yml"]);
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(
-        run.stderr.contains("-i nope.yml: no such file"),
-        "{}",
-        run.all()
-    );
+    at().args(["inventory", "-i", &list, "--graph"])
+        .code(0)
+        .stdout_is(&format!(
+            "@all:\n  |--@ungrouped:\n  |  |--{addr}\n  |  |--127.0.40.99\n"
+        ))
+        .run();
+    at().args(["./site.yml", "-i", &list, "-l", &addr, "--list-hosts"])
+        .code(0)
+        .stdout_has(&addr)
+        .stdout_lacks("127.0.40.99")
+        .run();
+    at().args(["./site.yml", "-i", "nope.yml"])
+        .code(5)
+        .stderr_has("-i nope.yml: no such file")
+        .run();
     // the banner says which one runs
-    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "--output", "text"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout.contains("PLAY [SITE] (file ./site.yml)"),
-        "{}",
-        run.all()
-    );
+    at().args(["./site.yml", "-i", &inv, "--output", "text"])
+        .code(0)
+        .stdout_has("PLAY [SITE] (file ./site.yml)")
+        .run();
     let node_check = |output: &str| {
-        pgplay_in(
-            dir.path(),
-            &[
-                "node",
-                "-i",
-                &inv,
-                "-t",
-                "node_crontab",
-                "--check",
-                "--output",
-                output,
-            ],
-        )
+        at().args(["node", "-i", &inv, "-t", "node_crontab", "--check"])
+            .args(["--output", output])
     };
-    let run = node_check("text");
-    assert!(run.stdout.contains("(built-in node)"), "{}", run.all());
-    let run = node_check("json");
+    node_check("text").stdout_has("(built-in node)").run();
+    let run = node_check("json").run();
     assert!(
         run.events()
             .iter()
@@ -148,10 +114,11 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         "- hosts: all\n  tasks:\n    - name: who\n      command: id -un\n      changed_when: false\n    - name: who without become\n      become: false\n      command: id -un\n      changed_when: false\n",
     );
     let whoami = |extra: &[&str]| -> Vec<String> {
-        let mut args = vec!["./who.yml", "-i", &inv, "--output", "json"];
-        args.extend_from_slice(extra);
-        let run = pgplay_in(dir.path(), &args);
-        assert_eq!(run.code, 0, "{}", run.all());
+        let run = at()
+            .args(["./who.yml", "-i", &inv, "--output", "json"])
+            .args(extra)
+            .code(0)
+            .run();
         run.events()
             .iter()
             .filter(|e| e["event"] == "result")
@@ -164,20 +131,18 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         ["nobody", "root"]
     );
     // --output json for the listings, and the recap's hosts as an object
-    let run = pgplay_in(
-        dir.path(),
-        &[
+    let run = at()
+        .args([
             "./site.yml",
             "-i",
             &inv,
             "--list-hosts",
             "--list-tasks",
             "--list-tags",
-            "--output",
-            "json",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
+        ])
+        .args(["--output", "json"])
+        .code(0)
+        .run();
     let listing: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap_or_default();
     assert_eq!(listing["origin"], "file ./site.yml", "{}", run.all());
     assert_eq!(
@@ -193,7 +158,9 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         run.all()
     );
     assert!(listing["plays"][0]["tags"].is_array(), "{}", run.all());
-    let run = pgplay_in(dir.path(), &["./site.yml", "-i", &inv, "--output", "json"]);
+    let run = at()
+        .args(["./site.yml", "-i", &inv, "--output", "json"])
+        .run();
     let recap = run
         .events()
         .into_iter()
@@ -206,20 +173,18 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         "secret.yml",
         "- hosts: all\n  vars:\n    db_password: Zq8-secret-Pw\n  tasks:\n    - name: echo it\n      command: echo full-output-{{ db_password }}\n      changed_when: false\n",
     );
-    let run = pgplay_in(
-        dir.path(),
-        &[
-            "./secret.yml",
-            "-i",
-            &inv,
-            "--log",
-            "run.log",
-            "--output",
-            "text",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(!run.stdout.contains("full-output-"), "{}", run.all());
+    at().args([
+        "./secret.yml",
+        "-i",
+        &inv,
+        "--log",
+        "run.log",
+        "--output",
+        "text",
+    ])
+    .code(0)
+    .stdout_lacks("full-output-")
+    .run();
     let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap_or_default();
     assert!(
         log.contains("| TASK [echo it]")
@@ -236,16 +201,10 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
     let mode =
         std::fs::metadata(dir.path().join("run.log")).map(|m| m.permissions().mode() & 0o777);
     assert_eq!(mode.ok(), Some(0o600));
-    let run = pgplay_in(
-        dir.path(),
-        &["./site.yml", "-i", &inv, "--log", "/nonexistent/dir/x.log"],
-    );
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(
-        run.stderr.contains("--log /nonexistent/dir/x.log"),
-        "{}",
-        run.all()
-    );
+    at().args(["./site.yml", "-i", &inv, "--log", "/nonexistent/dir/x.log"])
+        .code(5)
+        .stderr_has("--log /nonexistent/dir/x.log")
+        .run();
     // --version names the commit the binary was built from
     let head = std::process::Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
@@ -253,11 +212,9 @@ pub fn bare_names_are_built_in_and_paths_are_files(fleet: &Fleet) {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    let run = pgplay_in(dir.path(), &["--version"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        !head.is_empty() && run.stdout.contains(&format!("(commit {head}, built 20")),
-        "{head}: {}",
-        run.all()
-    );
+    assert!(!head.is_empty(), "git rev-parse HEAD said nothing");
+    at().arg("--version")
+        .code(0)
+        .stdout_has(&format!("(commit {head}, built 20"))
+        .run();
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::run::Run;
-use crate::support::{bin, pgplay_env, pgplay_in, tempdir, write, Fleet};
+use crate::support::{bin, tempdir, write, Fleet};
+use crate::test::Test;
 
 /// Hosts of these tests (48: runs, colour, --step; 49: host key checking).
 const HOST: usize = 48;
@@ -26,18 +27,15 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
         "ansible.cfg",
         "[defaults]\ninventory = inventory.yml\nforks = 7 ; Pigsty has 50\nlog_path = run.log\nbecome_method = doas\ninterpreter_python = auto_silent\n\n[ssh_connection]\npipelining = True\nssh_args = -o ControlMaster=auto -o ControlPersist=60s\n",
     );
+    let at = || Test::in_dir(d);
     // no -i: ansible.cfg's inventory, as in a Pigsty directory
-    let run = pgplay_in(d, &["./site.yml", "--output", "text"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    run.stdout_has(&["TASK [hello]", &format!("changed: [{}]", fleet.addr(HOST))]);
-    // a key pgplay cannot honour is said (Ansible's own machinery is let be)
-    assert!(
-        run.stderr
-            .contains(":5: [defaults] become_method = doas: not used by pgplay")
-            && !run.stderr.contains("interpreter_python"),
-        "{}",
-        run.all()
-    );
+    at().args(["./site.yml", "--output", "text"])
+        .code(0)
+        .stdout_has_all(&["TASK [hello]", &format!("changed: [{}]", fleet.addr(HOST))])
+        // a key pgplay cannot honour is said (Ansible's own machinery is let be)
+        .stderr_has(":5: [defaults] become_method = doas: not used by pgplay")
+        .stderr_lacks("interpreter_python")
+        .run();
     // Pigsty's ssh_args (multiplexing, which pgplay does itself) are fine on either transport;
     // one that only OpenSSH can honour is refused under russh, naming the file and line
     let proxy = write(
@@ -45,47 +43,43 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
         "proxy.cfg",
         "[defaults]\ninventory = inventory.yml\n[ssh_connection]\nssh_args = -o ProxyCommand=none\n",
     );
-    let run = pgplay_env(
-        d,
-        &["./site.yml"],
-        &[("ANSIBLE_CONFIG", proxy.to_str().unwrap_or(""))],
-    );
+    let proxied = at()
+        .arg("./site.yml")
+        .env("ANSIBLE_CONFIG", proxy.to_str().unwrap_or(""));
     if crate::support::connection().is_some() {
         // the suite's openssh round: ssh honours it (ProxyCommand=none: connect directly)
-        assert_eq!(run.code, 0, "{}", run.all());
+        proxied.code(0).run();
     } else {
-        assert_eq!(run.code, 5, "{}", run.all());
-    }
-    assert!(crate::support::connection().is_some() ||
-        run.stderr.contains(&format!(
+        proxied.code(5).stderr_has(&format!(
             "{}:4: [ssh_connection] ssh_args: ssh_args: -o ProxyCommand=none is honoured by the openssh transport only",
             proxy.display()
-        )),
-        "{}",
-        run.all()
-    );
+        )).run();
+    }
     // log_path, relative to ansible.cfg's folder
     let log = std::fs::read_to_string(d.join("run.log")).unwrap_or_default();
     assert!(log.contains("TASK [hello]"), "log: {log}");
 
     // pgplay config: the value and where it came from
-    let run = pgplay_in(d, &["config"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    run.stdout_has(&[
-        &format!("config file: {} (found as ./ansible.cfg)", cfg.display()),
-        "forks              = 7",
-        &format!("from {}:3: [defaults] forks", cfg.display()),
-        "timeout            = (10)",
-        "from default",
-    ]);
+    at().arg("config")
+        .code(0)
+        .stdout_has_all(&[
+            &format!("config file: {} (found as ./ansible.cfg)", cfg.display()),
+            "forks              = 7",
+            &format!("from {}:3: [defaults] forks", cfg.display()),
+            "timeout            = (10)",
+            "from default",
+        ])
+        .run();
     // the environment beats the file, PGPLAY_* beats ANSIBLE_*
-    let run = pgplay_env(d, &["config"], &[("ANSIBLE_FORKS", "3")]);
-    run.stdout_has(&["forks              = 3", "from environment ANSIBLE_FORKS"]);
-    let run = pgplay_env(
-        d,
-        &["config", "--output", "json"],
-        &[("ANSIBLE_FORKS", "3"), ("PGPLAY_FORKS", "4")],
-    );
+    at().arg("config")
+        .env("ANSIBLE_FORKS", "3")
+        .stdout_has_all(&["forks              = 3", "from environment ANSIBLE_FORKS"])
+        .run();
+    let run = at()
+        .args(["config", "--output", "json"])
+        .env("ANSIBLE_FORKS", "3")
+        .env("PGPLAY_FORKS", "4")
+        .run();
     let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap_or_default();
     let forks = doc["settings"]
         .as_array()
@@ -101,27 +95,19 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
         "other.cfg",
         "[defaults]\ninventory = inventory.yml\nforks = many\n",
     );
-    let run = pgplay_env(
-        d,
-        &["./site.yml"],
-        &[("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))],
-    );
-    assert_eq!(run.code, 5, "{}", run.all());
-    assert!(
-        run.stderr.contains(&format!(
+    at().arg("./site.yml")
+        .env("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))
+        .code(5)
+        .stderr_has(&format!(
             "{}:3: [defaults] forks: forks = 'many' is not a number",
             other.display()
-        )),
-        "{}",
-        run.all()
-    );
+        ))
+        .run();
     // the command line beats everything
-    let run = pgplay_env(
-        d,
-        &["./site.yml", "-f", "2", "--list-hosts"],
-        &[("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
+    at().args(["./site.yml", "-f", "2", "--list-hosts"])
+        .env("ANSIBLE_CONFIG", other.to_str().unwrap_or(""))
+        .code(0)
+        .run();
 
     // host_key_checking = False: an unknown host's key is accepted and recorded
     let kh = d.join("empty_known_hosts");
@@ -138,22 +124,24 @@ pub fn ansible_cfg_and_environment(fleet: &Fleet) {
     );
     let inv = inv.to_string_lossy().into_owned();
     let _ = std::fs::remove_file(&cfg);
-    let run = pgplay_in(d, &["./site.yml", "-i", &inv]);
-    assert_eq!(
-        run.code,
-        4,
-        "an unknown key must be refused by default: {}",
-        run.all()
-    );
+    at().args(["./site.yml", "-i", &inv])
+        .why("an unknown key must be refused by default")
+        .code(4)
+        .run();
     write(d, "ansible.cfg", "[defaults]\nhost_key_checking = False\n");
-    let run = pgplay_in(d, &["./site.yml", "-i", &inv]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    // recorded (OpenSSH may hash the name): without the setting the host is now known
+    at().args(["./site.yml", "-i", &inv]).code(0).run();
+    // recorded for that address: as written (russh) or hashed (OpenSSH with Debian's
+    // HashKnownHosts yes), which `ssh-keygen -F` finds either way
     let recorded = std::fs::read_to_string(&kh).unwrap_or_default();
-    assert!(recorded.contains("ssh-ed25519"), "known_hosts: {recorded}");
+    let found = Command::new("ssh-keygen")
+        .args(["-F", &fleet.addr(NEW_KEY_HOST), "-f"])
+        .arg(&kh)
+        .output()
+        .map(|o| o.status.success() && !o.stdout.is_empty());
+    assert!(matches!(found, Ok(true)), "known_hosts: {recorded}");
+    // and without the setting the host is now known
     let _ = std::fs::remove_file(d.join("ansible.cfg"));
-    let run = pgplay_in(d, &["./site.yml", "-i", &inv]);
-    assert_eq!(run.code, 0, "the recorded key is used: {}", run.all());
+    at().args(["./site.yml", "-i", &inv]).code(0).run();
 }
 
 /// Two inventories read as one, repeated -l as a union, `inventory -l`. Nothing connects.
@@ -171,79 +159,40 @@ pub fn repeated_inventories_and_limits() {
         "all:\n  children:\n    gb:\n      hosts:\n        127.0.60.2: {}\n    shared:\n      hosts:\n        127.0.60.2: {}\n      vars: { from_b: yes }\n    ga:\n      vars: { level: b }\n",
     );
     write(d, "site.yml", SITE);
-    let run = pgplay_in(
-        d,
-        &["./site.yml", "-i", "a.yml", "-i", "b.yml", "--list-hosts"],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
-    run.stdout_has(&["hosts (2):", "127.0.60.1", "127.0.60.2"]);
+    // both inventories, in this order
+    let site = || {
+        Test::in_dir(d)
+            .arg("./site.yml")
+            .args(["-i", "a.yml", "-i", "b.yml"])
+    };
+    let inventory = || {
+        Test::in_dir(d)
+            .arg("inventory")
+            .args(["-i", "a.yml", "-i", "b.yml"])
+    };
+    site()
+        .arg("--list-hosts")
+        .code(0)
+        .stdout_has_all(&["hosts (2):", "127.0.60.1", "127.0.60.2"])
+        .run();
     // -l twice is the union, not the last one (as ansible-playbook would take)
-    let run = pgplay_in(
-        d,
-        &[
-            "./site.yml",
-            "-i",
-            "a.yml",
-            "-i",
-            "b.yml",
-            "-l",
-            "ga",
-            "-l",
-            "gb",
-            "--list-hosts",
-        ],
-    );
-    run.stdout_has(&["hosts (2):"]);
-    let run = pgplay_in(
-        d,
-        &[
-            "./site.yml",
-            "-i",
-            "a.yml",
-            "-i",
-            "b.yml",
-            "-l",
-            "gb",
-            "--list-hosts",
-        ],
-    );
-    assert!(
-        run.stdout.contains("hosts (1):") && !run.stdout.contains("127.0.60.1"),
-        "{}",
-        run.all()
-    );
+    site()
+        .args(["-l", "ga", "-l", "gb", "--list-hosts"])
+        .stdout_has("hosts (2):")
+        .run();
+    site()
+        .args(["-l", "gb", "--list-hosts"])
+        .stdout_has("hosts (1):")
+        .stdout_lacks("127.0.60.1")
+        .run();
     // the later file wins a variable set at the same level; groups of both files are one
-    let run = pgplay_in(
-        d,
-        &[
-            "inventory",
-            "-i",
-            "a.yml",
-            "-i",
-            "b.yml",
-            "--host",
-            "127.0.60.1",
-        ],
-    );
+    let run = inventory().args(["--host", "127.0.60.1"]).run();
     let vars: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
     assert_eq!(vars["level"], "b", "{}", run.all());
     assert_eq!(vars["from_b"], true, "{}", run.all());
     assert_eq!(vars["who"], "a", "{}", run.all());
     // inventory -l: only those hosts and the groups that hold them
-    let run = pgplay_in(
-        d,
-        &[
-            "inventory",
-            "-i",
-            "a.yml",
-            "-i",
-            "b.yml",
-            "-l",
-            "gb",
-            "--list",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = inventory().args(["-l", "gb", "--list"]).code(0).run();
     let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
     assert_eq!(
         list["gb"]["hosts"],
@@ -258,29 +207,14 @@ pub fn repeated_inventories_and_limits() {
         "{}",
         run.stdout
     );
-    let run = pgplay_in(
-        d,
-        &[
-            "inventory",
-            "-i",
-            "a.yml",
-            "-i",
-            "b.yml",
-            "-l",
-            "ga",
-            "--graph",
-        ],
-    );
-    assert!(
-        run.stdout.contains("@ga:")
-            && !run.stdout.contains("@gb:")
-            && !run.stdout.contains("127.0.60.2"),
-        "{}",
-        run.all()
-    );
-    let run = pgplay_in(
-        d,
-        &[
+    inventory()
+        .args(["-l", "ga", "--graph"])
+        .stdout_has("@ga:")
+        .stdout_lacks("@gb:")
+        .stdout_lacks("127.0.60.2")
+        .run();
+    Test::in_dir(d)
+        .args([
             "inventory",
             "-i",
             "a.yml",
@@ -288,66 +222,70 @@ pub fn repeated_inventories_and_limits() {
             "ga",
             "--host",
             "127.0.60.2",
-        ],
-    );
-    assert_eq!(run.code, 5, "{}", run.all());
+        ])
+        .code(5)
+        .run();
     // -i that is no file names the flag; the default names its places
-    let run = pgplay_in(d, &["./site.yml", "-i", "a.yml", "-i", "nope.yml"]);
-    assert!(
-        run.code == 5 && run.stderr.contains("-i nope.yml: no such file"),
-        "{}",
-        run.all()
-    );
+    Test::in_dir(d)
+        .args(["./site.yml", "-i", "a.yml", "-i", "nope.yml"])
+        .code(5)
+        .stderr_has("-i nope.yml: no such file")
+        .run();
 }
 
 /// `help`, `PLAYBOOK --help`, usage lines, completions and the man page, from one definition.
 pub fn help_that_teaches() {
     let dir = tempdir();
     let d = dir.path();
-    let help = pgplay_in(d, &["help", "pgsql-pitr"]);
-    assert_eq!(help.code, 0, "{}", help.all());
-    help.stdout_has(&[
-        "pgsql-pitr: point-in-time recovery",
-        "Tags (-t TAG",
-        "\n  down\n",
-        "    stop_postgres on the primary",
-        "Variables it reads",
-        "\n    time ",
-        "\n    exclusive ",
-        "pgplay pgsql-pitr -l pg-meta -e '{\"pg_pitr\": {\"time\": \"2026-07-13 10:00:00+00\"}}'",
-    ]);
-    let flag = pgplay_in(d, &["pgsql-pitr", "--help"]);
-    assert_eq!(flag.code, 0, "{}", flag.all());
-    assert_eq!(flag.stdout, help.stdout);
-    let all = pgplay_in(d, &["--help"]);
-    for name in [
+    let at = || Test::in_dir(d);
+    let help = at()
+        .args(["help", "pgsql-pitr"])
+        .code(0)
+        .stdout_has_all(&[
+            "pgsql-pitr: point-in-time recovery",
+            "Tags (-t TAG",
+            "\n  down\n",
+            "    stop_postgres on the primary",
+            "Variables it reads",
+            "\n    time ",
+            "\n    exclusive ",
+            "pgplay pgsql-pitr -l pg-meta -e '{\"pg_pitr\": {\"time\": \"2026-07-13 10:00:00+00\"}}'",
+        ])
+        .run();
+    at().args(["pgsql-pitr", "--help"])
+        .code(0)
+        .stdout_is(&help.stdout)
+        .run();
+    let playbooks = [
         "node",
         "node-rm",
         "pgsql",
         "pgsql-rm",
         "pgsql-backup",
         "pgsql-pitr",
-    ] {
-        assert!(
-            all.stdout.contains(&format!("\n  {name} ")),
-            "{name}: {}",
-            all.stdout
-        );
-    }
-    all.stdout_has(&[
-        "Usage: pgplay [OPTIONS] <PLAYBOOK>",
-        "pgplay <COMMAND>",
-        "--step",
-        "--no-color",
-    ]);
-    let inv = pgplay_in(d, &["inventory", "--help"]);
-    inv.stdout_has(&["Usage: pgplay inventory [OPTIONS]", "--graph", "--limit"]);
-    let cfg = pgplay_in(d, &["config", "--help"]);
-    cfg.stdout_has(&["Usage: pgplay config [OPTIONS]"]);
+    ]
+    .map(|name| format!("\n  {name} "));
+    at().arg("--help")
+        .stdout_has_all(&playbooks.each_ref().map(String::as_str))
+        .stdout_has_all(&[
+            "Usage: pgplay [OPTIONS] <PLAYBOOK>",
+            "pgplay <COMMAND>",
+            "--step",
+            "--no-color",
+        ])
+        .run();
+    at().args(["inventory", "--help"])
+        .stdout_has_all(&["Usage: pgplay inventory [OPTIONS]", "--graph", "--limit"])
+        .run();
+    at().args(["config", "--help"])
+        .stdout_has("Usage: pgplay config [OPTIONS]")
+        .run();
 
-    let bash = pgplay_in(d, &["completions", "bash"]);
-    assert_eq!(bash.code, 0, "{}", bash.all());
-    bash.stdout_has(&["--limit", "inventory", "completions"]);
+    let bash = at()
+        .args(["completions", "bash"])
+        .code(0)
+        .stdout_has_all(&["--limit", "inventory", "completions"])
+        .run();
     let script = write(d, "pgplay.bash", &bash.stdout);
     let ok = Command::new("bash")
         .arg("-n")
@@ -355,11 +293,16 @@ pub fn help_that_teaches() {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "bash -n refuses the completion script");
-    pgplay_in(d, &["completions", "zsh"]).stdout_has(&["#compdef pgplay", "--inventory"]);
-    pgplay_in(d, &["completions", "fish"]).stdout_has(&["complete -c pgplay", "skip-tags"]);
-    let man = pgplay_in(d, &["man"]);
-    assert_eq!(man.code, 0, "{}", man.all());
-    man.stdout_has(&[".TH pgplay 1", "pgsql\\-pitr", "\\-\\-limit"]);
+    at().args(["completions", "zsh"])
+        .stdout_has_all(&["#compdef pgplay", "--inventory"])
+        .run();
+    at().args(["completions", "fish"])
+        .stdout_has_all(&["complete -c pgplay", "skip-tags"])
+        .run();
+    at().arg("man")
+        .code(0)
+        .stdout_has_all(&[".TH pgplay 1", "pgsql\\-pitr", "\\-\\-limit"])
+        .run();
 }
 
 /// Colour on a terminal (as Ansible's), never in a pipe, a log, or with NO_COLOR/--no-color.
@@ -370,24 +313,17 @@ pub fn colour_only_where_wanted(fleet: &Fleet) {
     let inv = inv.to_string_lossy().into_owned();
     write(d, "site.yml", SITE);
     let yellow_changed = "\x1b[0;33mchanged: [";
-    let run = pgplay_in(d, &["./site.yml", "-i", &inv, "--output", "text"]);
-    assert!(
-        !run.stdout.contains('\x1b'),
-        "a pipe got colour: {}",
-        run.all()
-    );
-    let run = pgplay_env(
-        d,
-        &["./site.yml", "-i", &inv, "--output", "text"],
-        &[("ANSIBLE_FORCE_COLOR", "1")],
-    );
-    assert!(run.stdout.contains(yellow_changed), "{:?}", run.stdout);
-    let run = pgplay_env(
-        d,
-        &["./site.yml", "-i", &inv, "--output", "text", "--no-color"],
-        &[("ANSIBLE_FORCE_COLOR", "1")],
-    );
-    assert!(!run.stdout.contains('\x1b'), "{:?}", run.stdout);
+    let site = || Test::in_dir(d).args(["./site.yml", "-i", &inv, "--output", "text"]);
+    site().why("a pipe got colour").stdout_lacks("\x1b").run();
+    site()
+        .env("ANSIBLE_FORCE_COLOR", "1")
+        .stdout_has(yellow_changed)
+        .run();
+    site()
+        .arg("--no-color")
+        .env("ANSIBLE_FORCE_COLOR", "1")
+        .stdout_lacks("\x1b")
+        .run();
     // on a terminal: colour, unless NO_COLOR
     let cmd = format!("{} ./site.yml -i {inv} --output text", bin().display());
     let tty = on_a_terminal(d, &cmd, "", &[]);

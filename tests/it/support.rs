@@ -198,18 +198,19 @@ pub fn pgplay_in<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S]) -> Run {
     pgplay_env(cwd, args, &[])
 }
 
-/// pgplay in `cwd` (also its HOME) with these environment variables added.
+/// pgplay's subcommands: they connect to no host and refuse `-c`.
+const SUBCOMMANDS: [&str; 5] = ["inventory", "config", "help", "completions", "man"];
+
+/// pgplay in `cwd` (also its HOME) with these environment variables added; a playbook run
+/// gets the suite's `-c` (see [`connection`]).
 pub fn pgplay_env<S: AsRef<std::ffi::OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(bin());
     cmd.envs(env.iter().copied());
     cmd.args(args);
-    // subcommands connect nowhere and take no -c
-    let is_subcommand = args.first().is_some_and(|a| {
-        ["inventory", "config", "help", "completions", "man"]
-            .iter()
-            .any(|s| a.as_ref() == *s)
-    });
-    if let (Some(c), false) = (connection(), is_subcommand) {
+    let subcommand = args
+        .first()
+        .is_some_and(|a| SUBCOMMANDS.iter().any(|s| a.as_ref() == *s));
+    if let (Some(c), false) = (connection(), subcommand) {
         cmd.args(["-c", &c]);
     }
     cmd.current_dir(cwd).env("HOME", cwd);

@@ -86,7 +86,7 @@ impl Member {
             .map_err(|_| format!("pg_port '{}' is not a port", s("pg_port", "")))?;
         let patroni = match vars.get("patroni_enabled") {
             None | Some(Value::Null) => false,
-            Some(v) => crate::inventory::domain_bool(v).unwrap_or(false),
+            Some(v) => crate::base::truth::boolean(v).unwrap_or(false),
         };
         let patroni_port = s("patroni_port", "8008")
             .parse::<u16>()

@@ -41,12 +41,10 @@ pub(super) async fn open(opts: &ConnectOptions) -> Result<Session, TransportErro
 /// Connect options for a hop (the target's keys, agent and host key policy; no password), and
 /// how messages name it.
 fn hop_options(target: &ConnectOptions, hop: &JumpHost) -> (ConnectOptions, String) {
-    let user = hop.user.clone().unwrap_or_else(|| {
-        std::env::var("USER")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| "root".into())
-    });
+    let user = hop
+        .user
+        .clone()
+        .unwrap_or_else(|| crate::base::user::current_user().to_owned());
     let shown = JumpHost {
         user: Some(user.clone()),
         ..hop.clone()
