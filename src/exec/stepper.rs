@@ -105,7 +105,10 @@ pub fn ask(task: &str) -> Answer {
     let mut out = &tty;
     let mut input = std::io::BufReader::new(&tty);
     loop {
-        let _ = write!(out, "\nPerform task: TASK: {task} (N)o/(y)es/(c)ontinue: ");
+        // one write: the reporter writes to the same terminal, and a question cut in two by
+        // a result line is hard to read (and to answer)
+        let question = format!("\nPerform task: TASK: {task} (N)o/(y)es/(c)ontinue: ");
+        let _ = out.write_all(question.as_bytes());
         let _ = out.flush();
         let mut line = String::new();
         match input.read_line(&mut line) {
