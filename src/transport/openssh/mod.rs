@@ -85,6 +85,7 @@ use self::session::{
 use super::askpass::Askpass;
 use super::dialog::{self, Dialog};
 use super::job::{remote_command, stop_input, stop_needs_root};
+use super::ChannelFault::{self, Lost, NotStarted, Setup};
 use super::{
     build_script, expand_tilde, ConnectOptions, ExecOutput, ExecRequest, HostKeyPolicy,
     TransportError,
@@ -190,12 +191,10 @@ impl OpensshConnection {
         };
 
         if !use_config_only && opts.host_key_policy == HostKeyPolicy::AcceptNew {
-            prepare_known_hosts(&target.known_hosts).map_err(|e| TransportError::Channel {
-                host: opts.host.clone(),
-                reason: format!(
-                    "cannot create known_hosts file {}: {e}",
-                    target.known_hosts.display()
-                ),
+            prepare_known_hosts(&target.known_hosts).map_err(|e| {
+                let kh = target.known_hosts.display();
+                let reason = format!("cannot create known_hosts file {kh}: {e}");
+                TransportError::channel(&opts.host, Setup, reason)
             })?;
         }
 
@@ -204,9 +203,10 @@ impl OpensshConnection {
             .rand_bytes(6)
             .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir_in(CONTROL_BASE)
-            .map_err(|e| TransportError::Channel {
-                host: opts.host.clone(),
-                reason: format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}"),
+            .map_err(|e| {
+                let reason =
+                    format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}");
+                TransportError::channel(&opts.host, Setup, reason)
             })?;
         let ctl = dir.path().join("master");
         // Removed when dropped: right after the master is connected, or on any error.
@@ -314,7 +314,7 @@ impl OpensshConnection {
         let started = match started {
             Ok(Ok(started)) => started,
             Ok(Err(e)) => return Err(self.open_error(e).await),
-            Err(_) => return Err(self.channel_error("the session start task failed".into())),
+            Err(_) => return Err(self.channel_error(NotStarted, "the session start task failed")),
         };
         let Started {
             mut child,
@@ -339,8 +339,10 @@ impl OpensshConnection {
             read_all(stdout, Vec::new()),
             read_all(stderr, stderr_head)
         );
-        let stdout = stdout.map_err(|e| self.channel_error(format!("reading stdout: {e}")))?;
-        let stderr = stderr.map_err(|e| self.channel_error(format!("reading stderr: {e}")))?;
+        let stdout =
+            stdout.map_err(|e| self.channel_error(Lost, format!("reading stdout: {e}")))?;
+        let stderr =
+            stderr.map_err(|e| self.channel_error(Lost, format!("reading stderr: {e}")))?;
 
         let waited = child.wait().await;
         // The command is over (or the connection is gone): nothing to stop.
@@ -356,11 +358,14 @@ impl OpensshConnection {
                     // ended, its status is unknown.
                     -1
                 } else {
-                    return Err(self.channel_error(format!(
-                        "SSH session lost while the command was running (no exit status \
-                         received: {e}){}",
-                        self.last_words()
-                    )));
+                    return Err(self.channel_error(
+                        Lost,
+                        format!(
+                            "SSH session lost while the command was running (no exit status \
+                             received: {e}){}",
+                            self.last_words()
+                        ),
+                    ));
                 }
             }
         };
@@ -371,23 +376,30 @@ impl OpensshConnection {
         })
     }
 
+    /// Why a session did not start: the connection is gone (unreachable), or the live master
+    /// could not start this command (the task's failure).
     async fn open_error(&self, e: OpenError) -> TransportError {
-        let reason = match e {
+        let (fault, reason) = match e {
             OpenError::Become(e) => return e,
-            OpenError::Closing => "connection is closing".to_owned(),
-            OpenError::Ssh(e) if !self.master_alive().await => {
-                format!("SSH connection lost: {}{}", describe(&e), self.last_words())
-            }
-            OpenError::Ssh(e) if is_refused(&e) => format!(
-                "the server refused a new session ({}): its MaxSessions limit is taken by \
-                 commands that are still running",
-                describe(&e)
+            OpenError::Closing => (Lost, "connection is closing".to_owned()),
+            OpenError::Ssh(e) if !self.master_alive().await => (
+                Lost,
+                format!("SSH connection lost: {}{}", describe(&e), self.last_words()),
             ),
-            OpenError::Ssh(e) => {
-                format!("cannot start a session on the ssh master: {}", describe(&e))
-            }
+            OpenError::Ssh(e) if is_refused(&e) => (
+                NotStarted,
+                format!(
+                    "the server refused a new session ({}): its MaxSessions limit is taken by \
+                     commands that are still running",
+                    describe(&e)
+                ),
+            ),
+            OpenError::Ssh(e) => (
+                NotStarted,
+                format!("cannot start a session on the ssh master: {}", describe(&e)),
+            ),
         };
-        self.channel_error(reason)
+        self.channel_error(fault, reason)
     }
 
     /// True while the master process runs and answers on its socket.
@@ -411,11 +423,8 @@ impl OpensshConnection {
             .unwrap_or_default()
     }
 
-    fn channel_error(&self, reason: String) -> TransportError {
-        TransportError::Channel {
-            host: self.host.clone(),
-            reason,
-        }
+    fn channel_error(&self, fault: ChannelFault, reason: impl Into<String>) -> TransportError {
+        TransportError::channel(&self.host, fault, reason)
     }
 
     /// Stop the master (it disconnects from the server) and reap it; kill it
@@ -453,9 +462,9 @@ fn askpass_for(
     let Some(password) = &opts.password else {
         return Ok(None);
     };
-    let failed = |e: std::io::Error| TransportError::Channel {
-        host: opts.host.clone(),
-        reason: format!("cannot hand the password to ssh: {e}"),
+    let failed = |e: std::io::Error| {
+        let reason = format!("cannot hand the password to ssh: {e}");
+        TransportError::channel(&opts.host, Setup, reason)
     };
     let program = match &opts.askpass_program {
         Some(p) => p.clone(),
