@@ -14,7 +14,8 @@
 //! * `become` – `sudo`/`su` wrapping for privilege escalation, and `dialog`, which answers
 //!   their password prompt without the password ever reaching a command line;
 //! * [`secret`] – passwords that never print;
-//! * [`ssh_args`] – the inventory's ssh options, for both SSH transports;
+//! * [`ssh_args`] – the inventory's ssh options, for both SSH transports, and `jump_host`,
+//!   the `ProxyJump` hops they may name;
 //! * [`russh`] – the SSH transport (connect, host key policy, auth, exec);
 //! * [`openssh`] – the SSH transport through the system's OpenSSH client
 //!   (one multiplexing master per host; honours `~/.ssh/config`);
@@ -25,6 +26,7 @@ pub mod r#become;
 mod dialog;
 mod error;
 pub mod job;
+mod jump_host;
 pub mod local;
 pub mod openssh;
 pub mod quote;
@@ -36,10 +38,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use self::error::{ChannelFault, Detail, TransportError, Verdict};
+pub use self::jump_host::JumpHost;
 pub use self::quote::{join_argv, quote};
 pub use self::r#become::{wrap, Become, BecomeMethod};
 pub use self::secret::Secret;
-pub use self::ssh_args::JumpHost;
 
 /// Everything needed to open an SSH session to one inventory host.
 #[derive(Clone, Debug)]

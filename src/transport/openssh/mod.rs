@@ -1,6 +1,7 @@
 //! SSH transport that drives the system's OpenSSH client.
 //!
-//! Layout: this file starts the master and runs commands; `args` builds ssh's command line;
+//! Layout: this file connects (control directory, password hand-off) and runs commands; `args`
+//! builds ssh's command line; `master` starts the multiplexing master and keeps its log;
 //! `classify` turns a failed master's log into an error; `session` starts each command as a
 //! multiplexed session and stops the abandoned ones.
 //!
@@ -59,25 +60,24 @@
 //!   removed from the output; what the login shell's rc files print before
 //!   it is kept, as with russh.
 
-use std::collections::VecDeque;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio as ProcessStdio;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ::openssh::{Error as SshError, Session};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Child;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 mod args;
 mod classify;
+mod master;
 mod session;
 
 use self::args::{prepare_known_hosts, program, resolve, ssh_args};
-use self::classify::{classify, Target};
+use self::classify::Target;
+use self::master::{lock, MasterLog, Spawn};
 use self::session::{
     describe, is_refused, read_all, start, Handoff, OpenError, Shared, Started, Stop,
     WaitingForStart,
@@ -114,11 +114,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Bound on the SIGTERM sent for an abandoned command.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Lines of the master's connect-phase log kept for error analysis.
-const LOG_CONNECT_LINES: usize = 4000;
-/// Non-debug lines kept after the connection is up (for "session lost").
-const LOG_TAIL_LINES: usize = 20;
 
 /// A multiplexed OpenSSH connection to one host.
 ///
@@ -212,57 +207,17 @@ impl OpensshConnection {
         // Removed when dropped: right after the master is connected, or on any error.
         let askpass = askpass_for(opts, &target, dir.path())?;
 
-        let mut command = Command::new(ssh);
-        command
-            .arg("-M")
-            .arg("-N")
-            .arg("-S")
-            .arg(&ctl)
-            .args(&args)
-            .arg("--")
-            .arg(&opts.address)
-            .stdin(ProcessStdio::null())
-            .stdout(ProcessStdio::null())
-            .stderr(ProcessStdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in askpass.iter().flat_map(Askpass::env) {
-            command.env(name, value);
-        }
-        let mut master = command
-            .spawn()
-            .map_err(|e| target.unreachable(format!("cannot run `{ssh}` (openssh-client): {e}")))?;
-        let master_pid = master.id();
-        let log = Arc::new(Mutex::new(MasterLog::default()));
-        let drain = master
-            .stderr
-            .take()
-            .map(|stderr| tokio::spawn(drain_log(stderr, Arc::clone(&log))));
-
-        let ready = tokio::time::timeout(opts.connect_timeout, wait_ready(&mut master, &ctl)).await;
-        let failure = match ready {
-            Ok(Ok(())) => None,
-            Ok(Err(status)) => Some(status),
-            Err(_) => {
-                let _ = master.kill().await;
-                finish_drain(drain).await;
-                let detail = lock(&log).last_message();
-                let mut reason = format!(
-                    "timed out after {:?} (TCP connect, SSH handshake and authentication)",
-                    opts.connect_timeout
-                );
-                if let Some(detail) = detail {
-                    reason.push_str(&format!("; ssh said: {detail}"));
-                }
-                return Err(target.unreachable(reason));
-            }
+        let spawn = Spawn {
+            program: ssh,
+            args: &args,
+            ctl: &ctl,
+            destination: &opts.address,
+            askpass: askpass.as_ref(),
+            timeout: opts.connect_timeout,
         };
-        if let Some(status) = failure {
-            finish_drain(drain).await;
-            let text = lock(&log).connect_text();
-            return Err(classify(&text, &target, status));
-        }
+        let (master, log) = master::start(spawn, &target).await?;
+        let master_pid = master.id();
         drop(askpass);
-        lock(&log).connected();
 
         Ok(OpensshConnection {
             host: opts.host.clone(),
@@ -477,91 +432,4 @@ fn askpass_for(
     Askpass::new(dir, password, program, accepted)
         .map(Some)
         .map_err(failed)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Wait until the master listens on its control socket (it only does so
-/// once authenticated), or has exited.
-async fn wait_ready(master: &mut Child, ctl: &Path) -> Result<(), std::process::ExitStatus> {
-    let mut delay = Duration::from_millis(2);
-    loop {
-        if let Ok(Some(status)) = master.try_wait() {
-            return Err(status);
-        }
-        if std::fs::symlink_metadata(ctl).is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(25));
-    }
-}
-
-/// The master's stderr: everything up to the end of connection setup, then
-/// only the last few non-debug lines (debug lines then echo commands, which
-/// may carry secrets).
-#[derive(Default)]
-struct MasterLog {
-    connected: bool,
-    connect: Vec<String>,
-    tail: VecDeque<String>,
-}
-
-impl MasterLog {
-    fn push(&mut self, line: String) {
-        if !self.connected {
-            if self.connect.len() < LOG_CONNECT_LINES {
-                self.connect.push(line);
-            }
-        } else if !line.starts_with("debug") && !line.trim().is_empty() {
-            if self.tail.len() == LOG_TAIL_LINES {
-                self.tail.pop_front();
-            }
-            self.tail.push_back(line);
-        }
-    }
-
-    fn connected(&mut self) {
-        self.connected = true;
-        self.connect = Vec::new();
-    }
-
-    fn connect_text(&self) -> String {
-        self.connect.join("\n")
-    }
-
-    /// Last line ssh printed that is not debug output.
-    fn last_message(&self) -> Option<String> {
-        let tail = self.tail.iter().rev();
-        let connect = self.connect.iter().rev();
-        tail.chain(connect)
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !l.starts_with("debug"))
-            .map(str::to_owned)
-    }
-}
-
-async fn drain_log(stderr: tokio::process::ChildStderr, log: Arc<Mutex<MasterLog>>) {
-    let mut reader = BufReader::new(stderr);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                lock(&log).push(text.trim_end_matches(['\n', '\r']).to_owned());
-            }
-        }
-    }
-}
-
-/// Let the log reader take in the master's last words (a ProxyJump helper
-/// may keep the pipe open a little longer).
-async fn finish_drain(drain: Option<JoinHandle<()>>) {
-    if let Some(drain) = drain {
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-    }
 }
