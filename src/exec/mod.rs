@@ -13,9 +13,13 @@
 //! and reused by every task.
 
 mod flow;
+mod items;
+mod judge;
 mod pool;
+mod retry;
 mod step;
 pub mod stepper;
+mod target;
 mod vars;
 
 use std::collections::{HashMap, HashSet, VecDeque};
