@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::failure::Cause;
 use super::step::{failed, Done};
 use super::Engine;
 use crate::inventory::HostId;
@@ -24,6 +25,7 @@ pub(super) async fn run(
         return Done {
             status: Status::Skipped,
             msg: Some("answered no at --step".into()),
+            cause: None,
             diff: None,
             result,
         };
@@ -43,11 +45,12 @@ pub(super) async fn run(
                 return Done {
                     status: Status::Skipped,
                     msg: Some(format!("Conditional result was False: {cond}")),
+                    cause: None,
                     diff: None,
                     result,
                 };
             }
-            Err(e) => return failed(format!("task '{}': when '{cond}': {e}", task.name)),
+            Err(e) => return failed(Cause::Said(format!("when '{cond}': {e}"))),
         }
     }
     let items: Option<Vec<Value>> = match &task.loop_items {
@@ -55,12 +58,9 @@ pub(super) async fn run(
         Some(raw) => match engine.renderer.render_value("loop", raw, &ctx_vars) {
             Ok(Value::Array(items)) => Some(items),
             Ok(other) => {
-                return failed(format!(
-                    "task '{}': loop must be a list, got {other}",
-                    task.name
-                ))
+                return failed(Cause::Said(format!("loop must be a list, got {other}")));
             }
-            Err(e) => return failed(format!("task '{}': loop: {}", task.name, explain(&e))),
+            Err(e) => return failed(Cause::Said(format!("loop: {}", explain(&e)))),
         },
     };
     let Some(items) = items else {
@@ -126,6 +126,7 @@ pub(super) async fn run(
             Status::Ok
         },
         msg: None,
+        cause: None,
         diff: (!diffs.is_empty()).then_some(diffs),
         result: registered,
     }

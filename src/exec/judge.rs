@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::failure::Cause;
 use super::step::Done;
 use super::Engine;
 use crate::inventory::HostId;
@@ -53,9 +54,14 @@ pub(super) fn finish(
             }
         }
     }
+    // The failed_when that failed a result its module did not explain.
+    let mut failed_by = None;
     if let Some(expr) = task.failed_when.as_ref().filter(|_| judged) {
         match engine.renderer.eval_bool(expr, &scope) {
-            Ok(b) => o.failed = b,
+            Ok(b) => {
+                o.failed = b;
+                failed_by = b.then_some(expr);
+            }
             Err(e) => {
                 o.failed = true;
                 o.msg = Some(format!("failed_when '{expr}': {e}"));
@@ -83,9 +89,20 @@ pub(super) fn finish(
             Value::String(task.action.module.clone()),
         );
     }
+    // A failure keeps the module's words as its cause, said with the task when reported.
+    let (msg, cause) = match (status, o.msg.clone(), failed_by) {
+        (Status::Failed, Some(words), _) => (None, Some(Cause::Said(words))),
+        (Status::Failed, None, Some(expr)) => (
+            None,
+            Some(Cause::Said(format!("failed_when '{expr}' is true"))),
+        ),
+        (Status::Failed, None, None) => (None, Some(Cause::Unsaid)),
+        (_, msg, _) => (msg, None),
+    };
     let done = Done {
         status,
-        msg: o.msg.clone(),
+        msg,
+        cause,
         diff: o.diff.as_ref().map(|d| d.unified()),
         result: registered.clone(),
     };

@@ -12,6 +12,7 @@
 //! recap is still printed. Each host has one connection (`pool.rs`), opened on first use
 //! and reused by every task.
 
+mod failure;
 mod flow;
 mod items;
 mod judge;

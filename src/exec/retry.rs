@@ -9,12 +9,14 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::step::{failed, registered, Done};
+use super::failure::Cause;
+use super::step::{failed, registered, unreachable, Done};
 use super::Engine;
 use crate::inventory::HostId;
 use crate::modules::Failure;
 use crate::playbook::Task;
 use crate::report::Status;
+use crate::transport::Verdict;
 
 /// Run the module once (for one loop item), with until/retries and the *_when overrides.
 /// Returns the reported outcome and the value to register.
@@ -26,7 +28,8 @@ pub(super) async fn run_item(
     dropped: &[(String, crate::template::TemplateError)],
 ) -> (Done, Value) {
     let args = match engine.renderer.render_value(
-        &format!("task '{}'", task.name),
+        // Named by what it is: the task itself is named when the failure is reported.
+        &format!("{} arguments", task.action.module),
         &Value::Object(task.action.args.clone()),
         vars,
     ) {
@@ -36,11 +39,8 @@ pub(super) async fn run_item(
             .collect::<Map<String, Value>>(),
         Ok(_) => Map::new(),
         Err(e) => {
-            return registered(failed(format!(
-                "task '{}': {}",
-                task.name,
-                super::vars::explain(&e, dropped)
-            )));
+            let why = super::vars::explain(&e, dropped);
+            return registered(failed(Cause::Said(why)));
         }
     };
     let attempts = match &task.until {
@@ -58,21 +58,18 @@ pub(super) async fn run_item(
         let outcome = super::target::call_module(engine, task, host, vars, &args).await;
         let (mut done, registered) = match outcome {
             Ok(o) => super::judge::finish(engine, task, host, vars, o),
-            // As Ansible: a request the session rejected, or a refused become password, is the
-            // task's failure; any other transport failure (refused, host key, login, session
-            // lost) is unreachable.
-            Err(Failure::Transport(e)) if e.is_task_failure() => registered(failed(e.to_string())),
+            // The variant decides (see `TransportError::verdict`): a command the connected host
+            // could not start, or a refused become password, is the task's failure; a host
+            // that cannot be reached or logged in to is unreachable, and no retry can help.
             Err(Failure::Transport(e)) => {
-                let msg = e.to_string();
-                let d = Done {
-                    status: Status::Unreachable,
-                    result: serde_json::json!({"unreachable": true, "msg": msg}),
-                    msg: Some(msg),
-                    diff: None,
-                };
-                return registered(d);
+                let verdict = e.verdict();
+                let cause = Cause::transport(e, &engine.inv.host(host).name);
+                match verdict {
+                    Verdict::TaskFailed => registered(failed(cause)),
+                    Verdict::Unreachable => return registered(unreachable(cause)),
+                }
             }
-            Err(Failure::Args(msg)) => registered(failed(msg)),
+            Err(Failure::Args(msg)) => registered(failed(Cause::Said(msg))),
         };
         if let Some(until) = &task.until {
             let mut scope = vars.clone();
@@ -82,13 +79,12 @@ pub(super) async fn run_item(
             let ok = super::judge::condition(engine, until, &scope, dropped).unwrap_or(false);
             if !ok && attempt + 1 == attempts {
                 done.status = Status::Failed;
-                done.msg = Some(format!(
-                    "gave up after {attempts} attempts: '{until}' never became true{}",
-                    done.msg
-                        .as_ref()
-                        .map(|m| format!(" (last: {m})"))
-                        .unwrap_or_default()
-                ));
+                done.cause = Some(Cause::GaveUp {
+                    attempts,
+                    until: until.clone(),
+                    last: done.words(),
+                });
+                done.msg = None;
             }
             last = Some((done, registered));
             if ok {
@@ -105,6 +101,8 @@ pub(super) async fn run_item(
             }
             (done, registered)
         }
-        None => registered(failed("interrupted before the task ran".into())),
+        None => registered(failed(Cause::Said(
+            "interrupted before the task ran".into(),
+        ))),
     }
 }

@@ -5,13 +5,15 @@
 //! What runs in between is split by concern: `items` (conditions and the loop), `retry` (one
 //! item's module call with until/retries), `target` (where and as whom the module runs:
 //! delegate_to, become, environment, the connection) and `judge` (changed_when/failed_when and
-//! the status an outcome becomes).
+//! the status an outcome becomes). Why a step failed stays typed (`failure`) until the result
+//! event is built here, where it is said with the task and the place it is written.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::failure::{Cause, TaskFailure};
 use super::flow::{self, Next};
 use super::Engine;
 use crate::inventory::HostId;
@@ -22,9 +24,22 @@ use crate::report::{Event, Status};
 /// What a step produced, before it is reported.
 pub(super) struct Done {
     pub status: Status,
+    /// What the module or step says besides (a skip reason, a module's message).
     pub msg: Option<String>,
+    /// Why it failed (also when ignored) or could not reach its host; reported with the task.
+    pub cause: Option<Cause>,
     pub diff: Option<String>,
     pub result: Value,
+}
+
+impl Done {
+    /// What the step said in words: why it failed, else its message.
+    pub(super) fn words(&self) -> Option<String> {
+        match &self.cause {
+            Some(cause) => cause.text(),
+            None => self.msg.clone(),
+        }
+    }
 }
 
 /// Run one step; true when it failed the host's task (not ignored) or found the host
@@ -91,10 +106,7 @@ pub async fn run(
             None => work.await,
             Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), work).await {
                 Ok(done) => done,
-                Err(_) => failed(format!(
-                    "task '{}' took longer than its timeout of {secs} s on {host_name}: pgplay stopped it (SIGTERM to its processes on the host)",
-                    task.name
-                )),
+                Err(_) => failed(Cause::TimedOut { secs }),
             },
         }
     };
@@ -102,17 +114,18 @@ pub async fn run(
         biased;
         _ = engine.abort.cancelled() => {
             engine.state(step.host).cut = true;
-            failed(format!(
-                "interrupted: pgplay stopped task '{}' on {host_name} (SIGTERM to its processes on the host) after {:.1} s",
-                task.name,
-                started.elapsed().as_secs_f64()
-            ))
+            failed(Cause::Interrupted { after: started.elapsed() })
         }
         done = work => done,
     };
     engine.set_running(key, None);
     let elapsed = started.elapsed().as_millis() as u64;
 
+    // The failure is said with its task and place, once, here (see `failure`).
+    let msg = match &done.cause {
+        Some(cause) => Some(TaskFailure { task, cause }.to_string()),
+        None => done.msg,
+    };
     let secrets = engine.state(step.host).secrets.clone();
     let (result, msg, diff) = if task.no_log {
         (
@@ -123,7 +136,7 @@ pub async fn run(
     } else {
         (
             secrets.value(&done.result),
-            done.msg.map(|m| secrets.text(&m)),
+            msg.map(|m| secrets.text(&m)),
             done.diff.map(|d| secrets.text(&d)),
         )
     };
@@ -191,11 +204,24 @@ pub(super) fn registered(d: Done) -> (Done, Value) {
     (d, r)
 }
 
-pub(super) fn failed(msg: String) -> Done {
+/// A step that failed before (or instead of) a module result: `cause` is all it has to say.
+pub(super) fn failed(cause: Cause) -> Done {
     Done {
         status: Status::Failed,
-        result: serde_json::json!({"failed": true, "msg": msg}),
-        msg: Some(msg),
+        result: serde_json::json!({"failed": true, "msg": cause.text()}),
+        msg: None,
+        cause: Some(cause),
+        diff: None,
+    }
+}
+
+/// A step whose host could not be reached (see `TransportError::verdict`).
+pub(super) fn unreachable(cause: Cause) -> Done {
+    Done {
+        status: Status::Unreachable,
+        result: serde_json::json!({"unreachable": true, "msg": cause.text()}),
+        msg: None,
+        cause: Some(cause),
         diff: None,
     }
 }
