@@ -33,7 +33,7 @@ use super::{build_script, signal_status, ConnectOptions, ExecOutput, ExecRequest
 /// Concurrent channels per session. OpenSSH's default `MaxSessions` is 10;
 /// staying below it leaves room for sessions the server has not reaped yet.
 /// The limit shrinks further if the server refuses channels anyway.
-const MAX_CHANNELS: usize = 8;
+pub const MAX_CHANNELS: usize = 8;
 
 /// Retries of a refused channel open before concluding the server's limit is
 /// lower than ours.
