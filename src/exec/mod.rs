@@ -21,6 +21,8 @@ mod retry;
 mod step;
 pub mod stepper;
 mod target;
+#[cfg(test)]
+mod tests;
 mod vars;
 
 use std::collections::{HashMap, HashSet, VecDeque};
