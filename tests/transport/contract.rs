@@ -96,7 +96,7 @@ macro_rules! contract_tests {
             wrong_client_key_fails_auth,
             rsa_key_and_passphrase_key,
             lost_session_is_reported_as_unreachable,
-            abandoned_exec_is_stopped_and_frees_its_session,
+            abandoned_exec_frees_its_session,
             abandoned_exec_stops_its_process_group,
         );
     };
@@ -820,26 +820,23 @@ pub async fn lost_session_is_reported_as_unreachable(kind: Kind) {
     conn.close().await;
 }
 
-pub async fn abandoned_exec_is_stopped_and_frees_its_session(kind: Kind) {
+pub async fn abandoned_exec_frees_its_session(kind: Kind) {
     let sshd = Sshd::start_with(&["MaxSessions 2"], &[]);
     let conn = kind.connect_to(&sshd).await;
-    // sshd keeps a session while its command runs; an abandoned command is stopped (its
-    // process group, over a fresh session), which frees it. One that writes all along, and
-    // one that never writes (only the stop ends it).
-    let ticking = "while :; do echo tick; sleep 0.05; done".to_string();
-    let tag = format!("{}", 900 + sshd.port % 97);
-    let silent = format!("exec sleep {tag}");
-    for forever in [&ticking, &ticking, &silent, &silent, &ticking, &silent] {
+    // sshd keeps a session while its command runs; the abandoned commands are stopped (their
+    // process group, over a fresh session), which frees it. (A command that never writes,
+    // under a server limit its own sessions fill: see `transport_openssh`.)
+    let forever = "while :; do echo tick; sleep 0.05; done";
+    for _ in 0..4 {
         let r = tokio::time::timeout(Duration::from_millis(300), conn.exec(req(forever))).await;
         assert!(r.is_err(), "the endless command should have timed out");
     }
     let out = tokio::time::timeout(Duration::from_secs(10), conn.exec(req("echo free")))
         .await
-        .expect("sessions were not released");
+        .expect("channel slots were not released");
     let out = out.unwrap_or_else(|e| panic!("{kind}: exec: {e}\n{}", sshd.log()));
     assert_eq!(text(&out.stdout), "free\n");
     conn.close().await;
-    assert_eq!(count_processes(&format!("sleep {tag}")), 0);
 }
 
 /// Issue 9: an abandoned command (a task timeout, a second Ctrl-C) is stopped whole on the

@@ -227,3 +227,28 @@ async fn wait_log(sshd: &Sshd, needle: &str) -> bool {
     }
     false
 }
+
+/// A command that never writes is ended only by the stop pgplay sends when it is abandoned;
+/// the stop runs over one more session of the master's own limit, so it frees the session even
+/// when the server's `MaxSessions` is as low as 2. (russh opens its stop channel outside its
+/// channel limit: with every server session held by abandoned commands that channel is refused,
+/// and the command runs on until it ends; with sshd's default limit of 10 above russh's 8
+/// there is always one, see the contract's `abandoned_exec_stops_its_process_group`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_silent_exec_is_stopped_and_frees_its_session() {
+    let sshd = Sshd::start_with(&["MaxSessions 2"], &[]);
+    let conn = sshd.connect_openssh().await;
+    let tag = format!("{}", 900 + sshd.port % 97);
+    let forever = format!("exec sleep {tag}");
+    for _ in 0..4 {
+        let r = tokio::time::timeout(Duration::from_millis(300), conn.exec(req(&forever))).await;
+        assert!(r.is_err(), "the endless command should have timed out");
+    }
+    let out = tokio::time::timeout(Duration::from_secs(10), conn.exec(req("echo free")))
+        .await
+        .expect("sessions were not released");
+    let out = out.unwrap_or_else(|e| panic!("exec: {e}\n{}", sshd.log()));
+    assert_eq!(text(&out.stdout), "free\n");
+    conn.close().await;
+    assert_eq!(count_processes(&format!("sleep {tag}")), 0);
+}
