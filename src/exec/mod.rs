@@ -11,11 +11,24 @@
 //! cancellation token) stops starting new steps, lets running commands finish, and the
 //! recap is still printed. Each host has one connection (`pool.rs`), opened on first use
 //! and reused by every task.
+//!
+//! This file is the scheduler. One (task, host) step is `step.rs` (its lifecycle and report),
+//! `items.rs` (when, loop), `retry.rs` (until/retries), `target.rs` (delegate_to, become,
+//! environment, connection) and `judge.rs` (changed_when/failed_when, status); why a step
+//! failed stays typed in `failure.rs` until it is reported with its task and place; the
+//! variables a step sees are `vars.rs`.
 
+mod failure;
 mod flow;
+mod items;
+mod judge;
 mod pool;
+mod retry;
 mod step;
 pub mod stepper;
+mod target;
+#[cfg(test)]
+mod tests;
 mod vars;
 
 use std::collections::{HashMap, HashSet, VecDeque};

@@ -160,12 +160,9 @@ impl Pool {
         }
         let settings = &self.settings[host.0];
         if let Some(what) = &settings.unsupported {
-            let e = crate::transport::TransportError::Channel {
+            let e = crate::transport::TransportError::Unsupported {
                 host: settings.connect.host.clone(),
-                reason: format!(
-                    "{what} is honoured by the openssh transport only (-c openssh, or \
-                     ansible_connection: ssh); russh does not connect without it"
-                ),
+                setting: what.clone(),
             };
             *slot = Slot::Failed(e.clone());
             return Err(e);

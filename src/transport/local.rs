@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::dialog::{self, Dialog};
-use super::{build_script, wrap, ExecOutput, ExecRequest, TransportError};
+use super::{build_script, wrap, ChannelFault, ExecOutput, ExecRequest, TransportError};
 use crate::base::user::current_user;
 
 /// Host name used in error messages for the local transport.
@@ -59,9 +59,9 @@ impl LocalConnection {
             // Its own process group, so that an abandoned command is stopped whole.
             .process_group(0)
             .spawn()
-            .map_err(|e| TransportError::Channel {
-                host: LOCAL_HOST.to_owned(),
-                reason: format!("cannot start /bin/sh: {e}"),
+            .map_err(|e| {
+                let reason = format!("cannot start /bin/sh: {e}");
+                TransportError::channel(LOCAL_HOST, ChannelFault::NotStarted, reason)
             })?;
         let guard = StopGroupOnDrop(child.id());
         let mut stdin = child.stdin.take();
@@ -94,9 +94,10 @@ impl LocalConnection {
             child.wait()
         );
         guard.disarm();
-        let failed = |e: std::io::Error| TransportError::Channel {
-            host: LOCAL_HOST.to_owned(),
-            reason: format!("waiting for /bin/sh failed: {e}"),
+        // This machine is always reachable: a failure here is the task's.
+        let failed = |e: std::io::Error| {
+            let reason = format!("waiting for /bin/sh failed: {e}");
+            TransportError::channel(LOCAL_HOST, ChannelFault::NotStarted, reason)
         };
         let status = status.map_err(failed)?;
         let status = match (status.code(), status.signal()) {

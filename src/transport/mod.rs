@@ -8,11 +8,14 @@
 //! script is run by a local `/bin/sh` instead.
 //!
 //! Layout:
+//! * `error` – [`TransportError`], and which failures leave a host unreachable and which
+//!   fail the task;
 //! * [`quote`](mod@quote) – POSIX shell quoting used for everything spliced into scripts;
 //! * `become` – `sudo`/`su` wrapping for privilege escalation, and `dialog`, which answers
 //!   their password prompt without the password ever reaching a command line;
 //! * [`secret`] – passwords that never print;
-//! * [`ssh_args`] – the inventory's ssh options, for both SSH transports;
+//! * [`ssh_args`] – the inventory's ssh options, for both SSH transports, and `jump_host`,
+//!   the `ProxyJump` hops they may name;
 //! * [`russh`] – the SSH transport (connect, host key policy, auth, exec);
 //! * [`openssh`] – the SSH transport through the system's OpenSSH client
 //!   (one multiplexing master per host; honours `~/.ssh/config`);
@@ -21,7 +24,9 @@
 pub mod askpass;
 pub mod r#become;
 mod dialog;
+mod error;
 pub mod job;
+mod jump_host;
 pub mod local;
 pub mod openssh;
 pub mod russh;
@@ -31,15 +36,11 @@ pub mod ssh_args;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use self::error::{ChannelFault, Detail, TransportError, Verdict};
+pub use self::jump_host::JumpHost;
 pub use self::r#become::{wrap, Become, BecomeMethod};
 pub use self::secret::Secret;
-pub use self::ssh_args::JumpHost;
 pub use crate::base::shell::{join_argv, quote};
-
-/// Reason given (as a prefix) for a rejected `ExecRequest::env` name. Such an
-/// error is a bug in the task, not a host problem, so it is never reported as
-/// "unreachable".
-const INVALID_ENV_NAME: &str = "invalid environment variable name";
 
 /// Everything needed to open an SSH session to one inventory host.
 #[derive(Clone, Debug)]
@@ -134,115 +135,6 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
-/// Transport failures. `Display` output is meant for the operator.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum TransportError {
-    /// TCP connection refused or timed out, DNS failure, SSH handshake failure.
-    #[error("{host}: cannot connect to {address} port {port}: {reason}")]
-    Unreachable {
-        host: String,
-        address: String,
-        port: u16,
-        reason: String,
-    },
-    /// The host's key is not in known_hosts and the policy is `Strict`.
-    #[error(
-        "{host}: host key verification failed: no key for {address} in {kh} \
-         (server offered {fingerprint}). To trust this host on first use re-run with \
-         --accept-new-host-keys, or record its key yourself after verifying it, e.g. \
-         `ssh-keyscan [-p PORT] {address} >> {kh}`",
-        kh = .known_hosts.display()
-    )]
-    HostKeyUnknown {
-        host: String,
-        address: String,
-        fingerprint: String,
-        known_hosts: PathBuf,
-    },
-    /// known_hosts has a different key for the host. Never accepted.
-    #[error(
-        "{host}: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for {address}! @@@ \
-         This is a possible man-in-the-middle attack (or the host key was replaced). \
-         The server offered {fingerprint}, which conflicts with {kh}:{line}. \
-         Refusing to connect, even with --accept-new-host-keys. If the change is \
-         legitimate, remove the stale entry (ssh-keygen -R {address} -f {kh}) and \
-         record the new key after verifying it.",
-        kh = .known_hosts.display()
-    )]
-    HostKeyChanged {
-        host: String,
-        address: String,
-        fingerprint: String,
-        known_hosts: PathBuf,
-        line: usize,
-    },
-    /// known_hosts marks the key the host offered as `@revoked`. Never accepted.
-    #[error(
-        "{host}: the host key {address} offered ({fingerprint}) is REVOKED in {kh}{at}. \
-         Refusing to connect. A revoked key is never trusted again: give the host a new key \
-         and record that one after verifying it.",
-        kh = .known_hosts.display(),
-        at = if *.line > 0 { format!(":{}", .line) } else { String::new() }
-    )]
-    HostKeyRevoked {
-        host: String,
-        address: String,
-        fingerprint: String,
-        known_hosts: PathBuf,
-        line: usize,
-    },
-    /// No key was accepted by the server.
-    #[error("{host}: authentication as {user:?} failed; tried: {}", describe_tried(.tried))]
-    AuthFailed {
-        host: String,
-        user: String,
-        tried: Vec<String>,
-    },
-    /// Channel or session failure (also: rejected request such as an invalid
-    /// environment variable name).
-    #[error("{host}: {reason}")]
-    Channel { host: String, reason: String },
-    /// Escalation failed: a wrong become password, or sudo/su never started the command.
-    /// The host is reachable: this is the task's failure.
-    #[error("{host}: {reason}")]
-    Become { host: String, reason: String },
-}
-
-fn describe_tried(tried: &[String]) -> String {
-    if tried.is_empty() {
-        "nothing (no key files configured, ssh-agent not enabled, no password)".to_owned()
-    } else {
-        tried.join("; ")
-    }
-}
-
-impl TransportError {
-    /// True when the host should be reported as "unreachable" in the recap:
-    /// [`TransportError::Unreachable`], and [`TransportError::Channel`] for a
-    /// session that could not be set up or was lost (like ansible, which marks
-    /// a host unreachable when its SSH connection fails mid-task). A rejected
-    /// request (invalid environment variable name) is a task error instead.
-    pub fn is_unreachable(&self) -> bool {
-        match self {
-            TransportError::Unreachable { .. } => true,
-            TransportError::Channel { .. } => !self.is_rejected_request(),
-            _ => false,
-        }
-    }
-
-    /// True for a request the live session refused (an invalid environment variable name):
-    /// a bug of the task, not of the host.
-    pub fn is_rejected_request(&self) -> bool {
-        matches!(self, TransportError::Channel { reason, .. } if reason.starts_with(INVALID_ENV_NAME))
-    }
-
-    /// True when the host answered but the task cannot run as asked (a rejected request, a
-    /// refused become password): reported as the task's failure, not as unreachable.
-    pub fn is_task_failure(&self) -> bool {
-        self.is_rejected_request() || matches!(self, TransportError::Become { .. })
-    }
-}
-
 /// An open connection to one host.
 pub enum Connection {
     Russh(russh::RusshConnection),
@@ -310,10 +202,12 @@ pub(crate) fn build_script(host: &str, req: &ExecRequest<'_>) -> Result<String, 
     let mut script = String::new();
     for (name, value) in req.env {
         if !crate::base::text::is_identifier(name) {
-            return Err(TransportError::Channel {
-                host: host.to_owned(),
-                reason: format!("{INVALID_ENV_NAME}: {name:?}"),
-            });
+            // A bug of the task, not of the host: the command is not started.
+            return Err(TransportError::channel(
+                host,
+                ChannelFault::NotStarted,
+                format!("invalid environment variable name: {name:?}"),
+            ));
         }
         script.push_str("export ");
         script.push_str(name);
@@ -368,7 +262,7 @@ mod tests {
         let req = ExecRequest { env: &bad, ..req };
         let err = build_script("h", &req).err();
         assert!(matches!(err, Some(TransportError::Channel { .. })));
-        assert!(err.is_some_and(|e| !e.is_unreachable()));
+        assert!(err.is_some_and(|e| !e.is_unreachable() && e.is_task_failure()));
     }
 
     #[test]
@@ -387,28 +281,5 @@ mod tests {
         if let Some(home) = dirs::home_dir() {
             assert_eq!(expand_tilde(Path::new("~/.ssh/k")), home.join(".ssh/k"));
         }
-    }
-
-    #[test]
-    fn unreachable_classification() {
-        let u = TransportError::Unreachable {
-            host: "h".into(),
-            address: "a".into(),
-            port: 22,
-            reason: "r".into(),
-        };
-        assert!(u.is_unreachable());
-        let c = TransportError::Channel {
-            host: "h".into(),
-            reason: "connection lost".into(),
-        };
-        assert!(c.is_unreachable());
-        let a = TransportError::AuthFailed {
-            host: "h".into(),
-            user: "u".into(),
-            tried: vec![],
-        };
-        assert!(!a.is_unreachable());
-        assert!(a.to_string().contains("no key files"));
     }
 }

@@ -395,8 +395,12 @@ pub fn second_interrupt_stops_remote_work(fleet: &Fleet) {
         stdout.contains(&format!("work was stopped midway on: {}", fleet.addr(HOST))),
         "{stdout}"
     );
+    // Issue 12: the task and where it is written are said once, around the cause.
     assert!(
-        stdout.contains("interrupted: pgplay stopped task 'a long job as postgres'"),
+        stdout.contains(&format!(
+            "task 'a long job as postgres' ({}:3): interrupted: pgplay stopped it",
+            pb.display()
+        )),
         "{stdout}"
     );
     assert!(

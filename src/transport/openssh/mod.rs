@@ -1,6 +1,7 @@
 //! SSH transport that drives the system's OpenSSH client.
 //!
-//! Layout: this file starts the master and runs commands; `args` builds ssh's command line;
+//! Layout: this file connects (control directory, password hand-off) and runs commands; `args`
+//! builds ssh's command line; `master` starts the multiplexing master and keeps its log;
 //! `classify` turns a failed master's log into an error; `session` starts each command as a
 //! multiplexed session and stops the abandoned ones.
 //!
@@ -59,25 +60,24 @@
 //!   removed from the output; what the login shell's rc files print before
 //!   it is kept, as with russh.
 
-use std::collections::VecDeque;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio as ProcessStdio;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ::openssh::{Error as SshError, Session};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Child;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 mod args;
 mod classify;
+mod master;
 mod session;
 
 use self::args::{prepare_known_hosts, program, resolve, ssh_args};
-use self::classify::{classify, Target};
+use self::classify::Target;
+use self::master::{lock, MasterLog, Spawn};
 use self::session::{
     describe, is_refused, read_all, start, Handoff, OpenError, Shared, Started, Stop,
     WaitingForStart,
@@ -85,6 +85,7 @@ use self::session::{
 use super::askpass::Askpass;
 use super::dialog::{self, Dialog};
 use super::job::{remote_command, stop_input, stop_needs_root};
+use super::ChannelFault::{self, Lost, NotStarted, Setup};
 use super::{
     build_script, expand_tilde, ConnectOptions, ExecOutput, ExecRequest, HostKeyPolicy,
     TransportError,
@@ -113,11 +114,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Bound on the SIGTERM sent for an abandoned command.
 const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Lines of the master's connect-phase log kept for error analysis.
-const LOG_CONNECT_LINES: usize = 4000;
-/// Non-debug lines kept after the connection is up (for "session lost").
-const LOG_TAIL_LINES: usize = 20;
 
 /// A multiplexed OpenSSH connection to one host.
 ///
@@ -190,12 +186,10 @@ impl OpensshConnection {
         };
 
         if !use_config_only && opts.host_key_policy == HostKeyPolicy::AcceptNew {
-            prepare_known_hosts(&target.known_hosts).map_err(|e| TransportError::Channel {
-                host: opts.host.clone(),
-                reason: format!(
-                    "cannot create known_hosts file {}: {e}",
-                    target.known_hosts.display()
-                ),
+            prepare_known_hosts(&target.known_hosts).map_err(|e| {
+                let kh = target.known_hosts.display();
+                let reason = format!("cannot create known_hosts file {kh}: {e}");
+                TransportError::channel(&opts.host, Setup, reason)
             })?;
         }
 
@@ -204,65 +198,26 @@ impl OpensshConnection {
             .rand_bytes(6)
             .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir_in(CONTROL_BASE)
-            .map_err(|e| TransportError::Channel {
-                host: opts.host.clone(),
-                reason: format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}"),
+            .map_err(|e| {
+                let reason =
+                    format!("cannot create an ssh control directory in {CONTROL_BASE}: {e}");
+                TransportError::channel(&opts.host, Setup, reason)
             })?;
         let ctl = dir.path().join("master");
         // Removed when dropped: right after the master is connected, or on any error.
         let askpass = askpass_for(opts, &target, dir.path())?;
 
-        let mut command = Command::new(ssh);
-        command
-            .arg("-M")
-            .arg("-N")
-            .arg("-S")
-            .arg(&ctl)
-            .args(&args)
-            .arg("--")
-            .arg(&opts.address)
-            .stdin(ProcessStdio::null())
-            .stdout(ProcessStdio::null())
-            .stderr(ProcessStdio::piped())
-            .kill_on_drop(true);
-        for (name, value) in askpass.iter().flat_map(Askpass::env) {
-            command.env(name, value);
-        }
-        let mut master = command
-            .spawn()
-            .map_err(|e| target.unreachable(format!("cannot run `{ssh}` (openssh-client): {e}")))?;
-        let master_pid = master.id();
-        let log = Arc::new(Mutex::new(MasterLog::default()));
-        let drain = master
-            .stderr
-            .take()
-            .map(|stderr| tokio::spawn(drain_log(stderr, Arc::clone(&log))));
-
-        let ready = tokio::time::timeout(opts.connect_timeout, wait_ready(&mut master, &ctl)).await;
-        let failure = match ready {
-            Ok(Ok(())) => None,
-            Ok(Err(status)) => Some(status),
-            Err(_) => {
-                let _ = master.kill().await;
-                finish_drain(drain).await;
-                let detail = lock(&log).last_message();
-                let mut reason = format!(
-                    "timed out after {:?} (TCP connect, SSH handshake and authentication)",
-                    opts.connect_timeout
-                );
-                if let Some(detail) = detail {
-                    reason.push_str(&format!("; ssh said: {detail}"));
-                }
-                return Err(target.unreachable(reason));
-            }
+        let spawn = Spawn {
+            program: ssh,
+            args: &args,
+            ctl: &ctl,
+            destination: &opts.address,
+            askpass: askpass.as_ref(),
+            timeout: opts.connect_timeout,
         };
-        if let Some(status) = failure {
-            finish_drain(drain).await;
-            let text = lock(&log).connect_text();
-            return Err(classify(&text, &target, status));
-        }
+        let (master, log) = master::start(spawn, &target).await?;
+        let master_pid = master.id();
         drop(askpass);
-        lock(&log).connected();
 
         Ok(OpensshConnection {
             host: opts.host.clone(),
@@ -314,7 +269,7 @@ impl OpensshConnection {
         let started = match started {
             Ok(Ok(started)) => started,
             Ok(Err(e)) => return Err(self.open_error(e).await),
-            Err(_) => return Err(self.channel_error("the session start task failed".into())),
+            Err(_) => return Err(self.channel_error(NotStarted, "the session start task failed")),
         };
         let Started {
             mut child,
@@ -339,8 +294,10 @@ impl OpensshConnection {
             read_all(stdout, Vec::new()),
             read_all(stderr, stderr_head)
         );
-        let stdout = stdout.map_err(|e| self.channel_error(format!("reading stdout: {e}")))?;
-        let stderr = stderr.map_err(|e| self.channel_error(format!("reading stderr: {e}")))?;
+        let stdout =
+            stdout.map_err(|e| self.channel_error(Lost, format!("reading stdout: {e}")))?;
+        let stderr =
+            stderr.map_err(|e| self.channel_error(Lost, format!("reading stderr: {e}")))?;
 
         let waited = child.wait().await;
         // The command is over (or the connection is gone): nothing to stop.
@@ -356,11 +313,14 @@ impl OpensshConnection {
                     // ended, its status is unknown.
                     -1
                 } else {
-                    return Err(self.channel_error(format!(
-                        "SSH session lost while the command was running (no exit status \
-                         received: {e}){}",
-                        self.last_words()
-                    )));
+                    return Err(self.channel_error(
+                        Lost,
+                        format!(
+                            "SSH session lost while the command was running (no exit status \
+                             received: {e}){}",
+                            self.last_words()
+                        ),
+                    ));
                 }
             }
         };
@@ -371,23 +331,30 @@ impl OpensshConnection {
         })
     }
 
+    /// Why a session did not start: the connection is gone (unreachable), or the live master
+    /// could not start this command (the task's failure).
     async fn open_error(&self, e: OpenError) -> TransportError {
-        let reason = match e {
+        let (fault, reason) = match e {
             OpenError::Become(e) => return e,
-            OpenError::Closing => "connection is closing".to_owned(),
-            OpenError::Ssh(e) if !self.master_alive().await => {
-                format!("SSH connection lost: {}{}", describe(&e), self.last_words())
-            }
-            OpenError::Ssh(e) if is_refused(&e) => format!(
-                "the server refused a new session ({}): its MaxSessions limit is taken by \
-                 commands that are still running",
-                describe(&e)
+            OpenError::Closing => (Lost, "connection is closing".to_owned()),
+            OpenError::Ssh(e) if !self.master_alive().await => (
+                Lost,
+                format!("SSH connection lost: {}{}", describe(&e), self.last_words()),
             ),
-            OpenError::Ssh(e) => {
-                format!("cannot start a session on the ssh master: {}", describe(&e))
-            }
+            OpenError::Ssh(e) if is_refused(&e) => (
+                NotStarted,
+                format!(
+                    "the server refused a new session ({}): its MaxSessions limit is taken by \
+                     commands that are still running",
+                    describe(&e)
+                ),
+            ),
+            OpenError::Ssh(e) => (
+                NotStarted,
+                format!("cannot start a session on the ssh master: {}", describe(&e)),
+            ),
         };
-        self.channel_error(reason)
+        self.channel_error(fault, reason)
     }
 
     /// True while the master process runs and answers on its socket.
@@ -411,11 +378,8 @@ impl OpensshConnection {
             .unwrap_or_default()
     }
 
-    fn channel_error(&self, reason: String) -> TransportError {
-        TransportError::Channel {
-            host: self.host.clone(),
-            reason,
-        }
+    fn channel_error(&self, fault: ChannelFault, reason: impl Into<String>) -> TransportError {
+        TransportError::channel(&self.host, fault, reason)
     }
 
     /// Stop the master (it disconnects from the server) and reap it; kill it
@@ -453,9 +417,9 @@ fn askpass_for(
     let Some(password) = &opts.password else {
         return Ok(None);
     };
-    let failed = |e: std::io::Error| TransportError::Channel {
-        host: opts.host.clone(),
-        reason: format!("cannot hand the password to ssh: {e}"),
+    let failed = |e: std::io::Error| {
+        let reason = format!("cannot hand the password to ssh: {e}");
+        TransportError::channel(&opts.host, Setup, reason)
     };
     let program = match &opts.askpass_program {
         Some(p) => p.clone(),
@@ -468,91 +432,4 @@ fn askpass_for(
     Askpass::new(dir, password, program, accepted)
         .map(Some)
         .map_err(failed)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Wait until the master listens on its control socket (it only does so
-/// once authenticated), or has exited.
-async fn wait_ready(master: &mut Child, ctl: &Path) -> Result<(), std::process::ExitStatus> {
-    let mut delay = Duration::from_millis(2);
-    loop {
-        if let Ok(Some(status)) = master.try_wait() {
-            return Err(status);
-        }
-        if std::fs::symlink_metadata(ctl).is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_millis(25));
-    }
-}
-
-/// The master's stderr: everything up to the end of connection setup, then
-/// only the last few non-debug lines (debug lines then echo commands, which
-/// may carry secrets).
-#[derive(Default)]
-struct MasterLog {
-    connected: bool,
-    connect: Vec<String>,
-    tail: VecDeque<String>,
-}
-
-impl MasterLog {
-    fn push(&mut self, line: String) {
-        if !self.connected {
-            if self.connect.len() < LOG_CONNECT_LINES {
-                self.connect.push(line);
-            }
-        } else if !line.starts_with("debug") && !line.trim().is_empty() {
-            if self.tail.len() == LOG_TAIL_LINES {
-                self.tail.pop_front();
-            }
-            self.tail.push_back(line);
-        }
-    }
-
-    fn connected(&mut self) {
-        self.connected = true;
-        self.connect = Vec::new();
-    }
-
-    fn connect_text(&self) -> String {
-        self.connect.join("\n")
-    }
-
-    /// Last line ssh printed that is not debug output.
-    fn last_message(&self) -> Option<String> {
-        let tail = self.tail.iter().rev();
-        let connect = self.connect.iter().rev();
-        tail.chain(connect)
-            .map(|l| l.trim())
-            .find(|l| !l.is_empty() && !l.starts_with("debug"))
-            .map(str::to_owned)
-    }
-}
-
-async fn drain_log(stderr: tokio::process::ChildStderr, log: Arc<Mutex<MasterLog>>) {
-    let mut reader = BufReader::new(stderr);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                lock(&log).push(text.trim_end_matches(['\n', '\r']).to_owned());
-            }
-        }
-    }
-}
-
-/// Let the log reader take in the master's last words (a ProxyJump helper
-/// may keep the pipe open a little longer).
-async fn finish_drain(drain: Option<JoinHandle<()>>) {
-    if let Some(drain) = drain {
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-    }
 }

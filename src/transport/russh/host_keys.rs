@@ -15,7 +15,7 @@ use ::russh::client;
 use ::russh::keys::known_hosts::known_host_keys_path;
 use ::russh::keys::{parse_public_key_base64, HashAlg, PublicKey, PublicKeyOrCertificate};
 
-use crate::transport::{HostKeyPolicy, TransportError};
+use crate::transport::{ChannelFault, HostKeyPolicy, TransportError};
 
 /// Serialises known_hosts appends between concurrent connects in this process.
 static KNOWN_HOSTS_LOCK: Mutex<()> = Mutex::new(());
@@ -37,12 +37,12 @@ impl client::Handler for Client {
     ) -> Result<bool, Self::Error> {
         let result = match server_public_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => self.check.verify(key),
-            PublicKeyOrCertificate::Certificate(_) => Err(TransportError::Channel {
-                host: self.check.host.clone(),
-                reason: "the server presented a host certificate; only host keys listed in \
-                         known_hosts are supported"
-                    .into(),
-            }),
+            PublicKeyOrCertificate::Certificate(_) => Err(TransportError::channel(
+                &self.check.host,
+                ChannelFault::Setup,
+                "the server presented a host certificate; only host keys listed in \
+                 known_hosts are supported",
+            )),
         };
         match result {
             Ok(()) => Ok(true),
@@ -185,10 +185,8 @@ impl HostKeyCheck {
     }
 
     fn file_error(&self, reason: String) -> TransportError {
-        TransportError::Channel {
-            host: self.host.clone(),
-            reason: format!("{reason} ({})", self.known_hosts.display()),
-        }
+        let reason = format!("{reason} ({})", self.known_hosts.display());
+        TransportError::channel(&self.host, ChannelFault::Setup, reason)
     }
 }
 

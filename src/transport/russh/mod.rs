@@ -27,12 +27,13 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 pub use self::host_keys::Client;
 use super::dialog::{self, Dialog, Step};
 use super::job::{find_marker, remote_command, stop_command, stop_input, stop_needs_root};
+use super::ChannelFault::{self, Lost, NotStarted};
 use super::{build_script, signal_status, ConnectOptions, ExecOutput, ExecRequest, TransportError};
 
 /// Concurrent channels per session. OpenSSH's default `MaxSessions` is 10;
 /// staying below it leaves room for sessions the server has not reaped yet.
 /// The limit shrinks further if the server refuses channels anyway.
-const MAX_CHANNELS: usize = 8;
+pub const MAX_CHANNELS: usize = 8;
 
 /// Retries of a refused channel open before concluding the server's limit is
 /// lower than ours.
@@ -125,12 +126,16 @@ impl RusshConnection {
         let mut marker_seen = false;
         // Always `Some` until `disarm`; checked instead of unwrapped.
         let Some(writer) = guard.writer.as_ref() else {
-            return Err(self.channel_error("internal error: channel writer missing".into()));
+            return Err(self.channel_error(NotStarted, "internal error: channel writer missing"));
         };
-        writer
-            .exec(true, command.into_bytes())
-            .await
-            .map_err(|e| self.channel_error(format!("cannot send command: {e}")))?;
+        if let Err(e) = writer.exec(true, command.into_bytes()).await {
+            let fault = if self.handle.is_closed() {
+                Lost
+            } else {
+                NotStarted
+            };
+            return Err(self.channel_error(fault, format!("cannot send command: {e}")));
+        }
 
         let stdin = req.stdin.map(<[u8]>::to_vec);
         let mut feed = Box::pin(async {
@@ -161,7 +166,7 @@ impl RusshConnection {
                     return Err(match (refused, dialog) {
                         (Some(e), _) => e,
                         (None, Some(d)) => d.timed_out(self.become_wait, &out.stderr),
-                        (None, None) => self.channel_error("internal error: dialog".into()),
+                        (None, None) => self.channel_error(NotStarted, "internal error: dialog"),
                     });
                 }
                 msg = reader.wait() => match msg {
@@ -206,7 +211,7 @@ impl RusshConnection {
                     }
                     Some(ChannelMsg::Success) => exec_confirmed = true,
                     Some(ChannelMsg::Failure) if !exec_confirmed => {
-                        return Err(self.channel_error("the server refused to run the command".into()));
+                        return Err(self.channel_error(NotStarted, "the server refused to run the command"));
                     }
                     Some(ChannelMsg::Close) => {
                         closed = true;
@@ -224,7 +229,8 @@ impl RusshConnection {
         }
         if !closed && !exit_seen {
             return Err(self.channel_error(
-                "SSH session lost while the command was running (no exit status received)".into(),
+                Lost,
+                "SSH session lost while the command was running (no exit status received)",
             ));
         }
         Ok(out)
@@ -239,7 +245,7 @@ impl RusshConnection {
                 .slots
                 .acquire()
                 .await
-                .map_err(|_| self.channel_error("session is closing".into()))?;
+                .map_err(|_| self.channel_error(Lost, "session is closing"))?;
             let mut attempt = 0;
             loop {
                 match self.handle.channel_open_session().await {
@@ -256,17 +262,18 @@ impl RusshConnection {
                         break;
                     }
                     Err(e) => {
-                        let reason = if self.handle.is_closed() {
-                            format!("SSH session lost: {e}")
+                        let (fault, reason) = if self.handle.is_closed() {
+                            (Lost, format!("SSH session lost: {e}"))
                         } else if matches!(e, ::russh::Error::ChannelOpenFailure(_)) {
-                            format!(
+                            let reason = format!(
                                 "the server refused a new channel ({e}): its MaxSessions limit \
                                  is taken by commands that are still running"
-                            )
+                            );
+                            (NotStarted, reason)
                         } else {
-                            format!("cannot open a channel: {e}")
+                            (NotStarted, format!("cannot open a channel: {e}"))
                         };
-                        return Err(self.channel_error(reason));
+                        return Err(self.channel_error(fault, reason));
                     }
                 }
             }
@@ -282,11 +289,8 @@ impl RusshConnection {
             .is_ok()
     }
 
-    fn channel_error(&self, reason: String) -> TransportError {
-        TransportError::Channel {
-            host: self.host.clone(),
-            reason,
-        }
+    fn channel_error(&self, fault: ChannelFault, reason: impl Into<String>) -> TransportError {
+        TransportError::channel(&self.host, fault, reason)
     }
 
     /// Politely disconnect and wait (briefly) for the session to wind down.

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use pgplay::transport::{ConnectOptions, Connection, HostKeyPolicy};
+use pgplay::transport::{ConnectOptions, HostKeyPolicy};
 
 pub const SSHD: &str = "/usr/sbin/sshd";
 pub const ADDRESS: &str = "127.0.55.1";
@@ -258,15 +258,6 @@ impl Sshd {
         {
             Ok(c) => c,
             Err(e) => panic!("connect: {e}\nsshd log:\n{}", self.log()),
-        }
-    }
-
-    /// Trust the host key and connect strictly.
-    pub async fn connect(&self) -> Connection {
-        self.trust_host_key();
-        match Connection::connect_russh(&self.opts(HostKeyPolicy::Strict)).await {
-            Ok(c) => c,
-            Err(e) => panic!("connect failed: {e}\nsshd log:\n{}", self.log()),
         }
     }
 
