@@ -15,6 +15,8 @@ pub mod extra;
 pub mod guard;
 pub mod help;
 pub mod inventory;
+#[cfg(test)]
+mod layers;
 pub mod mask;
 pub mod modules;
 pub mod pitr;
