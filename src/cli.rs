@@ -65,11 +65,11 @@ pub fn command() -> clap::Command {
     let mut after = String::from(
         "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",
     );
-    let width = crate::playbook::builtin::playbook_names()
+    let width = crate::builtin::playbook_names()
         .map(str::len)
         .max()
         .unwrap_or(0);
-    for (name, purpose) in crate::playbook::builtin::purposes() {
+    for (name, purpose) in crate::builtin::purposes() {
         after.push_str(&format!("  {name:width$}  {purpose}\n"));
     }
     after.push_str(concat!(
@@ -279,7 +279,7 @@ mod tests {
             .get_after_help()
             .map(|h| h.to_string())
             .unwrap_or_default();
-        for name in crate::playbook::builtin::playbook_names() {
+        for name in crate::builtin::playbook_names() {
             assert!(
                 help.contains(&format!("\n  {name} ")),
                 "{name} missing: {help}"

@@ -55,11 +55,10 @@ type ModPath = Vec<String>;
 /// Problems known and owned elsewhere, each to be struck off when it is fixed (a ratchet: a
 /// new problem fails the test, and so does an entry here that no longer happens).
 const KNOWN: &[&str] = &[
-    "cycle in crate: cli <-> config <-> error <-> extra <-> inventory <-> modules <-> pitr <-> playbook <-> settings <-> yaml",
+    "cycle in crate: config <-> error <-> extra <-> inventory <-> modules <-> pitr <-> playbook <-> settings <-> yaml",
     "upward import: inventory -> config",
     "upward import: inventory -> playbook",
     "upward import: inventory -> settings",
-    "upward import: modules -> playbook",
     "upward import: yaml -> error",
     "upward import: yaml -> inventory",
     "cycle in modules: copy <-> template",

@@ -6,6 +6,7 @@
 //! (events rendered as text, JSON or progress bars). `run` wires them for the CLI.
 
 pub mod ask;
+pub mod builtin;
 pub mod cli;
 pub mod config;
 pub mod crontab;

@@ -16,9 +16,10 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::builtin::{self, Source};
 use crate::error::Result;
 use crate::inventory::{HostId, Inventory, Problem};
-use crate::playbook::{builtin, Play, Playbook, Source, Task, TaskId};
+use crate::playbook::{Play, Playbook, Task, TaskId};
 use crate::template::{contains_template, Renderer};
 
 /// The variable names a play's selected tasks read.
@@ -115,7 +116,8 @@ fn task_names(task: &Task, source: &Source, r: &Renderer, out: &mut HashSet<Stri
     );
     if task.action.module == "template" {
         for src in template_sources(task, r) {
-            let text = crate::modules::read_from(source, "templates", &src)
+            let text = source
+                .read("templates", &src)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
             if let Some(text) = text {

@@ -108,8 +108,8 @@ pub fn play_hosts(inv: &Inventory, play: &Play, limit: Option<&[HostId]>) -> Res
 #[cfg(test)]
 mod tests {
     use super::Tags;
+    use crate::builtin::Source;
     use crate::playbook::load_source;
-    use crate::playbook::Source;
 
     const PB: &str = "- hosts: all
   tasks:

@@ -141,7 +141,7 @@ impl Engine {
         events: mpsc::UnboundedSender<Event>,
         cancel: CancellationToken,
     ) -> Arc<Engine> {
-        let vocabulary = crate::playbook::builtin::all_texts();
+        let vocabulary = crate::builtin::all_texts();
         let hosts = inv
             .hosts
             .iter()

@@ -145,20 +145,10 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
         text.push_str(&part);
     }
     if task.action.module == "template" {
-        match task.action.args.get("src").and_then(Value::as_str) {
-            Some(src) if !src.contains("{{") => {
-                let source = match &engine.pb.source {
-                    crate::playbook::Source::Builtin => {
-                        crate::playbook::builtin::file("templates", src).map(str::to_string)
-                    }
-                    crate::playbook::Source::Dir(dir) => ["templates", ""]
-                        .iter()
-                        .find_map(|sub| std::fs::read_to_string(dir.join(sub).join(src)).ok()),
-                };
-                text.push_str(&source.unwrap_or_else(|| "groups play_hosts".into()));
-            }
-            _ => text.push_str("groups play_hosts"),
-        }
+        text.push_str(&crate::modules::template_text(
+            &task.action.args,
+            &engine.pb.source,
+        ));
     }
     text
 }

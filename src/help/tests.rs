@@ -41,7 +41,7 @@ fn every_pg_pitr_key_is_described_once_in_order() {
 
 #[test]
 fn every_built_in_playbook_has_help_with_its_defaults() {
-    for name in playbook::builtin::playbook_names() {
+    for name in crate::builtin::playbook_names() {
         let h = help_of(name);
         assert!(h.contains("Tags (-t TAG"), "{name}:\n{h}");
         assert!(h.contains("Variables it reads"), "{name}:\n{h}");

@@ -23,12 +23,12 @@ mod service;
 mod set_fact;
 mod shell;
 mod template;
-pub use template::read_from;
+pub use template::text as template_text;
 mod wait_for;
 
 use serde_json::{Map, Value};
 
-use crate::playbook::Source;
+use crate::builtin::Source;
 use crate::template::Renderer;
 use crate::transport::{Become, Connection, ExecOutput, ExecRequest, TransportError};
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::args::{path, req_str};
 use super::{Ctx, Failure, Outcome};
-use crate::playbook::{builtin, Source};
+use crate::builtin::Source;
 
 pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
     let dest = path(args, &["dest"])?;
@@ -25,32 +25,19 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
 
 /// Read a controller-side file for `copy src=` (`files/`) or `template src=` (`templates/`).
 pub fn read_source(ctx: &Ctx<'_>, kind: &str, src: &str) -> Result<Vec<u8>, Failure> {
-    read_from(ctx.source, kind, src).map_err(Failure::Args)
+    ctx.source.read(kind, src).map_err(Failure::Args)
 }
 
-/// The same from a playbook's source, before any host is involved (`scope.rs` reads the
-/// templates a run renders).
-pub fn read_from(source: &Source, kind: &str, src: &str) -> Result<Vec<u8>, String> {
-    match source {
-        Source::Builtin => builtin::file(kind, src)
-            .map(|s| s.as_bytes().to_vec())
-            .ok_or_else(|| format!("no built-in {kind} file '{src}'")),
-        Source::Dir(dir) => {
-            let candidates = [dir.join(kind).join(src), dir.join(src)];
-            for c in &candidates {
-                if let Ok(bytes) = std::fs::read(c) {
-                    return Ok(bytes);
-                }
-            }
-            // The repository's own playbooks/ share templates/ with the built-in copies.
-            if let Some(text) = builtin::file(kind, src) {
-                return Ok(text.as_bytes().to_vec());
-            }
-            Err(format!(
-                "cannot find '{src}' (looked in {} and {}, and among the built-in {kind})",
-                candidates[0].display(),
-                candidates[1].display()
-            ))
-        }
-    }
+/// The text a `template` task renders, to find which fleet-wide variables it reaches
+/// (`exec::vars::Mentions`): its file when `src` is written out and found, else words that
+/// name them all.
+pub fn text(args: &Map<String, Value>, source: &Source) -> String {
+    let found = match args.get("src").and_then(Value::as_str) {
+        Some(src) if !src.contains("{{") => source
+            .read("templates", src)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok()),
+        _ => None,
+    };
+    found.unwrap_or_else(|| "groups play_hosts".into())
 }

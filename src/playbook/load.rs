@@ -10,7 +10,8 @@ use std::cell::Cell;
 
 use serde_json::{Map, Value};
 
-use super::{builtin, Action, Frame, Play, Playbook, Source, Task, TaskId};
+use super::{Action, Frame, Play, Playbook, Task, TaskId};
+use crate::builtin::{self, Source};
 use crate::error::{did_you_mean, Error, Result};
 use crate::modules;
 use crate::yaml::{self, Kind, Node};
@@ -509,29 +510,10 @@ impl Lowering<'_> {
                 "task file names are resolved when the playbook loads and cannot be templated",
             ));
         }
-        let (display, text) = match self.source {
-            Source::Builtin => match builtin::task_file(&rel) {
-                Some(text) => (format!("<builtin>/playbooks/{rel}"), text.to_string()),
-                None => {
-                    return Err(Error::invalid(
-                        &file.span,
-                        key.key_text(),
-                        format!("no built-in task file '{rel}'"),
-                    ))
-                }
-            },
-            Source::Dir(dir) => {
-                let path = dir.join(&rel);
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    Error::invalid(
-                        &file.span,
-                        key.key_text(),
-                        format!("cannot read task file {}: {e}", path.display()),
-                    )
-                })?;
-                (path.display().to_string(), text)
-            }
-        };
+        let (display, text) = self
+            .source
+            .task_file(&rel)
+            .map_err(|e| Error::invalid(&file.span, key.key_text(), e))?;
         let root = parse(&display, &text)?;
         self.task_list(&root, "tasks", &inner, out)
     }

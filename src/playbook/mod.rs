@@ -6,15 +6,16 @@
 //! environment, so later stages see one ordered list of tasks per play. A task keeps the
 //! blocks it sits in (`Task::blocks`): at run time that path alone decides, per host, whether
 //! the task runs after a failure (the rest of a block is passed over, its rescue and always
-//! sections run). `builtin.rs` holds the playbooks and templates compiled into the binary.
+//! sections run). The playbooks compiled into the binary, and where a playbook's files are
+//! read from (`Source`), are `crate::builtin`'s.
 
-pub mod builtin;
 mod load;
 
 use serde_json::{Map, Value};
 
 pub use load::{load, load_source, origin};
 
+use crate::builtin::Source;
 use crate::yaml::Span;
 
 /// Index of a task within its play.
@@ -51,15 +52,6 @@ pub struct Playbook {
     pub plays: Vec<Play>,
     /// Where templates named by `template: src=...` are looked up.
     pub source: Source,
-}
-
-/// Where a playbook (and its task files and templates) came from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Embedded in the binary.
-    Builtin,
-    /// A directory on disk (the playbook file's directory).
-    Dir(std::path::PathBuf),
 }
 
 #[derive(Debug)]

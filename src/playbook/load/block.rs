@@ -66,7 +66,8 @@ pub(super) fn only_in_a_block(key: &Node, what: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use crate::playbook::{load_source, BlockId, Frame, Playbook, Section, Source};
+    use crate::builtin::Source;
+    use crate::playbook::{load_source, BlockId, Frame, Playbook, Section};
 
     fn load(text: &str) -> Result<Playbook, String> {
         load_source("t", "t.yml", text, Source::Builtin).map_err(|e| e.to_string())
