@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 use crate::builtin::{self, Source};
 use crate::error::Result;
 use crate::inventory::{HostId, Inventory, Problem};
+use crate::modules::Module;
 use crate::playbook::{Play, Playbook, Task, TaskId};
 use crate::template::{contains_template, Renderer};
 
@@ -110,11 +111,13 @@ fn task_names(task: &Task, source: &Source, r: &Renderer, out: &mut HashSet<Stri
         value_names(v, r, out);
     }
     out.extend(
-        crate::modules::implicit_reads(&task.action.module)
+        task.action
+            .module
+            .implicit_reads()
             .iter()
             .map(|s| s.to_string()),
     );
-    if task.action.module == "template" {
+    if task.action.module == Module::Template {
         for src in template_sources(task, r) {
             let text = source
                 .read("templates", &src)

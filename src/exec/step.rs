@@ -10,16 +10,11 @@ use serde_json::{Map, Value};
 use super::flow::{self, Next};
 use super::Engine;
 use crate::inventory::HostId;
-use crate::modules::{self, Ctx, Failure, Outcome};
+use crate::modules::{Ctx, Failure, Outcome};
 use crate::plan::Step;
 use crate::playbook::{BlockId, Task};
 use crate::report::{Event, Status};
 use crate::transport::{Become, BecomeMethod};
-
-/// Modules that never touch the host (no connection needed).
-fn is_local_only(module: &str) -> bool {
-    matches!(module, "debug" | "set_fact" | "assert" | "fail")
-}
 
 /// What a step produced, before it is reported.
 struct Done {
@@ -530,7 +525,7 @@ async fn call_module(
                 .map_err(|e| Failure::Args(e.to_string()))
         })
         .collect::<Result<_, _>>()?;
-    let conn = if is_local_only(&task.action.module) || delegated_local {
+    let conn = if task.action.module.runs_locally() || delegated_local {
         engine.pool.local().await
     } else {
         engine.pool.get(target).await.map_err(Failure::Transport)?
@@ -556,7 +551,7 @@ async fn call_module(
         inv: &engine.inv,
         progress: &progress,
     };
-    modules::run(&task.action.module, &ctx, args).await
+    task.action.module.run(&ctx, args).await
 }
 
 /// Apply changed_when / failed_when and set facts; build the reported and registered values.
@@ -610,7 +605,7 @@ fn finish(
     if let Value::Object(m) = &mut registered {
         m.insert(
             "pgplay_module".into(),
-            Value::String(task.action.module.clone()),
+            Value::String(task.action.module.name().into()),
         );
     }
     let done = Done {

@@ -144,11 +144,12 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
     ] {
         text.push_str(&part);
     }
-    if task.action.module == "template" {
-        text.push_str(&crate::modules::template_text(
-            &task.action.args,
-            &engine.pb.source,
-        ));
+    if let Some(t) = task
+        .action
+        .module
+        .rendered_text(&task.action.args, &engine.pb.source)
+    {
+        text.push_str(&t);
     }
     text
 }
@@ -158,7 +159,10 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
 pub fn failed_task(task: &Task) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(task.name.clone()));
-    m.insert("action".into(), Value::String(task.action.module.clone()));
+    m.insert(
+        "action".into(),
+        Value::String(task.action.module.name().into()),
+    );
     m.insert("args".into(), Value::Object(task.action.args.clone()));
     let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
     m.insert("tags".into(), strings(&task.tags));

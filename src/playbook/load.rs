@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::{Action, Frame, Play, Playbook, Task, TaskId};
 use crate::builtin::{self, Source};
 use crate::error::{did_you_mean, Error, Result};
-use crate::modules;
+use crate::modules::Module;
 use crate::yaml::{self, Kind, Node};
 
 const PLAY_KEYS: &[&str] = &[
@@ -227,7 +227,10 @@ fn unknown_key(key: &Node, valid: &[&str], what: &str) -> Error {
     let err = Error::invalid(&key.span, name.clone(), format!("unknown {what} keyword"));
     match did_you_mean(
         &name,
-        valid.iter().copied().chain(modules::NAMES.iter().copied()),
+        valid
+            .iter()
+            .copied()
+            .chain(Module::ALL.iter().map(|m| m.name())),
     ) {
         Some(h) => err.with_hint(h),
         None => err.with_hint(format!("valid {what} keywords: {}", valid.join(", "))),
@@ -521,14 +524,14 @@ impl Lowering<'_> {
     fn task(&self, node: &Node, map: &[(Node, Node)], inherit: &Inherit) -> Result<Task> {
         let mut inh = inherit.clone();
         let mut name = None;
-        let mut module: Option<(String, &Node, &Node)> = None;
+        let mut module: Option<(Module, &Node, &Node)> = None;
         let mut extra_args: Option<Map<String, Value>> = None;
         let mut task = Task {
             id: TaskId(0),
             name: String::new(),
             span: node.span.clone(),
             action: Action {
-                module: String::new(),
+                module: Module::Debug,
                 args: Map::new(),
             },
             tags: Vec::new(),
@@ -643,12 +646,10 @@ impl Lowering<'_> {
                 _ if TASK_KEYS.contains(&key.as_str()) => {
                     self.apply_common(k, v, &mut inh, TASK_KEYS, "task")?
                 }
-                _ => {
-                    let canonical = modules::canonical(&key);
-                    match canonical {
-                        Some(m) => {
-                            if let Some((prev, pk, _)) = &module {
-                                return Err(Error::invalid(
+                _ => match Module::named(&key) {
+                    Some(m) => {
+                        if let Some((prev, pk, _)) = &module {
+                            return Err(Error::invalid(
                                     &k.span,
                                     key.clone(),
                                     format!(
@@ -656,12 +657,11 @@ impl Lowering<'_> {
                                         pk.span.line
                                     ),
                                 ));
-                            }
-                            module = Some((m.to_string(), k, v));
                         }
-                        None => return Err(unknown_key(k, TASK_KEYS, "task")),
+                        module = Some((m, k, v));
                     }
-                }
+                    None => return Err(unknown_key(k, TASK_KEYS, "task")),
+                },
             }
         }
         let Some((module, mkey, margs)) = module else {
@@ -670,17 +670,34 @@ impl Lowering<'_> {
                 name.unwrap_or_default(),
                 "this task names no module",
             )
-            .with_hint(format!("modules: {}", modules::NAMES.join(", "))));
+            .with_hint(format!(
+                "modules: {}",
+                Module::ALL.map(Module::name).join(", ")
+            )));
         };
-        let mut args = module_args(&module, margs)?;
+        let mut args = module_args(module, margs)?;
         if let Some(extra) = extra_args {
             for (k, v) in extra {
                 args.entry(k).or_insert(v);
             }
         }
-        modules::check_args(&module, &args).map_err(|(arg, msg)| {
-            let err = Error::invalid(&mkey.span, format!("{module}.{arg}"), msg);
-            match did_you_mean(&arg, modules::arg_names(&module)) {
+        module.check_names(&args).map_err(|unknown| {
+            // `_raw_params` is the free-form string, never written as a name.
+            let names: Vec<&str> = unknown
+                .expected
+                .iter()
+                .copied()
+                .filter(|n| *n != "_raw_params")
+                .collect();
+            let err = Error::invalid(
+                &mkey.span,
+                format!("{module}.{}", unknown.name),
+                format!(
+                    "unknown argument for {module} (expected one of: {})",
+                    names.join(", ")
+                ),
+            );
+            match did_you_mean(&unknown.name, names.iter().copied()) {
                 Some(h) => err.with_hint(h),
                 None => err,
             }
@@ -688,7 +705,7 @@ impl Lowering<'_> {
         if task.until.is_some() && !retries_set {
             task.retries = 3;
         }
-        task.name = name.unwrap_or_else(|| module.clone());
+        task.name = name.unwrap_or_else(|| module.name().to_string());
         task.action = Action { module, args };
         task.tags = inh.tags;
         task.when = inh.when;
@@ -708,13 +725,14 @@ impl Lowering<'_> {
 
 /// A module's arguments: a mapping, or a free-form string (`shell: echo hi`,
 /// `file: path=/x state=touch`).
-fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
+fn module_args(module: Module, node: &Node) -> Result<Map<String, Value>> {
+    let name = module.name();
     match &node.kind {
-        Kind::Map(_) => json_map(node, module),
+        Kind::Map(_) => json_map(node, name),
         Kind::Null => Ok(Map::new()),
         Kind::Str(s) => {
             let mut args = Map::new();
-            if modules::takes_free_form(module) {
+            if module.takes_free_form() {
                 args.insert("_raw_params".into(), Value::String(s.clone()));
                 return Ok(args);
             }
@@ -726,7 +744,7 @@ fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
                     None => {
                         return Err(Error::invalid(
                             &node.span,
-                            module,
+                            name,
                             format!("expected key=value arguments, found '{part}'"),
                         ))
                     }
@@ -736,7 +754,7 @@ fn module_args(module: &str, node: &Node) -> Result<Map<String, Value>> {
         }
         _ => Err(Error::invalid(
             &node.span,
-            module,
+            name,
             format!(
                 "module arguments must be a mapping, not {}",
                 node.type_name()

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 pub use load::{load, load_source, origin};
 
 use crate::builtin::Source;
+use crate::modules::Module;
 use crate::yaml::Span;
 
 /// Index of a task within its play.
@@ -80,11 +81,11 @@ pub struct Play {
     pub needs_primary: bool,
 }
 
-/// What a task runs: a module and its (untemplated) arguments.
+/// What a task runs: a module and its (untemplated) arguments, whose names were checked
+/// against the module's typed arguments when the playbook loaded.
 #[derive(Debug, Clone)]
 pub struct Action {
-    /// Canonical module name (`shell`, `copy`, ...).
-    pub module: String,
+    pub module: Module,
     /// Arguments: a mapping, with a free-form string under `_raw_params`.
     pub args: Map<String, Value>,
 }

@@ -24,15 +24,21 @@ mod verify;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::req_str;
+use super::args::required;
 use super::{Ctx, Failure, Outcome};
 use crate::pitr::{Job, Member, Pitr, Timeline};
 use crate::transport::{quote, ExecOutput};
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let step = req_str(args, "step")?;
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    step: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let step = required("step", &a.step)?;
     let job = job(ctx)?;
     let mut o = match step.as_str() {
         "preflight" => preflight::run(ctx, &job).await,
