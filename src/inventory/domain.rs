@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::Problem;
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
-use crate::yaml::{de, Node, Span};
+use crate::yaml::{Node, Span};
 
 /// Pigsty domain variables, typed.
 #[derive(Clone, Debug, Default)]
@@ -157,8 +157,7 @@ fn node_crontab(nodes: &HashMap<String, Arc<Node>>) -> Result<Vec<CronEntry>> {
                 for (i, item) in lines.iter().enumerate() {
                     let key = format!("node_crontab[{i}]");
                     let line: String = match &item.kind {
-                        crate::yaml::Kind::Str(_) => de::from_node(item)
-                            .map_err(|e| Error::invalid(&item.span, key.clone(), e.message))?,
+                        crate::yaml::Kind::Str(s) => s.clone(),
                         _ => return Err(Error::invalid(
                             &item.span,
                             key,

@@ -10,6 +10,7 @@
 
 mod conn;
 mod conn_check;
+pub mod de;
 mod domain;
 mod list;
 mod load;

@@ -1,9 +1,15 @@
 //! A serde `Deserializer` over loaded nodes, so typed structs (with `deny_unknown_fields`)
 //! can be read straight from YAML while errors keep the file, line, column and key path.
 //!
-//! Scalars keep the YAML 1.1 meaning the loader gave them; on top of that, like Ansible,
-//! a boolean field accepts "yes"/"no"/"true"/"false" strings, a string field accepts a
-//! number or boolean as text, and a number field accepts a numeric string.
+//! Why a hand-written one: a structured variable of the inventory (`pg_pitr`, read into
+//! `pitr::spec`'s typed `Raw`) is refused at the place it was written, key by key
+//! (`pg_pitr.tme` at `inventory.yml:12:7`, "did you mean 'time'"), and read with the meaning
+//! Ansible gives its values — no YAML crate's deserializer keeps our positions or Ansible's
+//! leniency. Scalars keep the YAML 1.1 meaning the loader gave them; on top of that, like
+//! Ansible, a boolean field accepts "yes"/"no"/"true"/"false" strings, a string field accepts
+//! a number or boolean as text, and a number field accepts a numeric string. It lives with
+//! the inventory, whose variables it reads (and whose notion of a boolean it shares), above
+//! the YAML loader that knows nothing of either.
 
 use std::fmt;
 
@@ -12,8 +18,8 @@ use serde::de::{
 };
 use serde::Deserialize;
 
-use super::{Kind, Node, Span};
 use crate::error::did_you_mean;
+use crate::yaml::{Kind, Node, Span};
 
 /// A deserialization error with its place.
 #[derive(Debug, Clone)]
@@ -139,7 +145,9 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         match &self.0.kind {
             Kind::Bool(b) => visitor.visit_bool(*b),
             Kind::Str(s) => {
-                match crate::inventory::domain_bool(&serde_json::Value::String(s.clone())) {
+                // TODO(issue 12): Ansible truthiness gets one owner (a leaf helper of the
+                // template layer); this call moves there.
+                match super::domain::as_bool(&serde_json::Value::String(s.clone())) {
                     Some(b) => visitor.visit_bool(b),
                     None => Err(type_error(self.0, "true or false")),
                 }
