@@ -10,16 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Connection {
-    /// Native SSH (russh): key files and ssh-agent, known_hosts checked.
-    Russh,
-    /// The system's OpenSSH client (multiplexed, one master per host): honours ~/.ssh/config.
-    #[value(alias = "ssh")]
-    Openssh,
-    /// Run on this machine.
-    Local,
-}
+use crate::inventory::Transport;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -144,7 +135,7 @@ pub struct PlaybookArgs {
 
     /// Connection type [default: ansible.cfg transport, else russh].
     #[arg(short = 'c', long = "connection", value_enum)]
-    pub connection: Option<Connection>,
+    pub connection: Option<Transport>,
 
     /// Remote user when the inventory sets no ansible_user [default: $USER].
     #[arg(short = 'u', long = "user")]

@@ -11,12 +11,12 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, Connection, InventoryArgs, Output, PlaybookArgs};
+use crate::cli::{Cli, Command, InventoryArgs, Output, PlaybookArgs};
 use crate::config;
 use crate::error::{exit, Error, Result};
-use crate::exec::{Engine, Options, Transport};
+use crate::exec::{Engine, Options};
 use crate::extra;
-use crate::inventory::{self, HostId, Inventory};
+use crate::inventory::{self, HostId, Inventory, Transport};
 use crate::plan::Plan;
 use crate::playbook::{self, Playbook, TaskId};
 use crate::report::{self, Format};
@@ -135,7 +135,7 @@ fn inventory_cmd(a: &InventoryArgs) -> Result<()> {
         inventory: &a.inventory,
         ..Flags::default()
     })?;
-    let (path, inv) = inventory::load_sources(&s.inventories, &[])?;
+    let (path, inv) = settings::load_inventories(&s.inventories, &[])?;
     let only = match limit_of(&a.limit)? {
         Some(l) => Some(inventory::select(&inv, &l, true)?),
         None => None,
@@ -277,7 +277,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         become_user: a.become_user.as_deref(),
         no_color: a.no_color,
     })?;
-    let (_, mut inv) = inventory::load_sources(&s.inventories, &extra_nodes)?;
+    let (_, mut inv) = settings::load_inventories(&s.inventories, &extra_nodes)?;
     let pb = playbook::load(name)?;
     let sel = select_all(a, limit.as_deref(), &inv, &pb)?;
 
@@ -298,11 +298,7 @@ fn playbook_cmd(a: &PlaybookArgs) -> Result<i32> {
         eprint!("{w}");
     }
     // Connection variables against the transport each host in play uses.
-    let transport = match s.connection {
-        Connection::Russh => Transport::Russh,
-        Connection::Openssh => Transport::Openssh,
-        Connection::Local => Transport::Local,
-    };
+    let transport = s.connection;
     let mut in_play: Vec<HostId> = sel.hosts.iter().flatten().copied().collect();
     in_play.sort();
     in_play.dedup();
@@ -494,7 +490,7 @@ fn rerun(a: &PlaybookArgs, name: &str, s: &Settings) -> String {
     for e in &a.extra_vars {
         out.push_str(&format!(" -e {}", quote(e)));
     }
-    if a.connection.is_some_and(|c| c != Connection::Russh) {
+    if a.connection.is_some_and(|c| c != Transport::Russh) {
         out.push_str(&format!(" -c {:?}", s.connection).to_lowercase());
     }
     if a.yes {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::domain::{expand_home, get_bool, get_string, is_template, span_of};
+use super::read::{expand_home, get_bool, get_string, is_template, span_of};
 use crate::error::{Error, Result};
 use crate::transport::ssh_args::{self, SshOption};
 use crate::transport::{BecomeMethod, Secret};
@@ -161,24 +161,17 @@ pub const SSH_ARG_VARS: [&str; 3] = [
     "ansible_ssh_extra_args",
 ];
 
-/// How to reach a host (`ansible_connection`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnKind {
-    /// Not set (or `smart`): the transport chosen with -c (russh by default).
-    Default,
-    /// `ssh`: the system's OpenSSH client, as Ansible's ssh connection.
-    Openssh,
-    /// `russh` (pgplay's name): the native SSH client.
-    Russh,
-    /// `local`: run on this machine.
-    Local,
-}
-
-/// The transport a host uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a host is reached: the one answer of `-c`, ansible.cfg's `transport` and a host's
+/// `ansible_connection` (the variable wins over the other two, as in Ansible). Its doc
+/// comments are the help of `-c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
+    /// Native SSH (russh): key files and ssh-agent, known_hosts checked.
     Russh,
+    /// The system's OpenSSH client (multiplexed, one master per host): honours ~/.ssh/config.
+    #[value(alias = "ssh")]
     Openssh,
+    /// Run on this machine.
     Local,
 }
 
@@ -202,7 +195,9 @@ pub struct SshArgVar {
 
 #[derive(Clone, Debug)]
 pub struct ConnVars {
-    pub kind: ConnKind,
+    /// `ansible_connection` (`ssh` is OpenSSH, `paramiko` russh); `None` when unset or
+    /// `smart`: the run's transport.
+    pub connection: Option<Transport>,
     pub address: String,
     pub port: u16,
     pub user: Option<String>,
@@ -234,12 +229,7 @@ pub struct ConnVars {
 impl ConnVars {
     /// The transport: the inventory's `ansible_connection` wins over -c, as in Ansible.
     pub fn transport(&self, default: Transport) -> Transport {
-        match self.kind {
-            ConnKind::Default => default,
-            ConnKind::Openssh => Transport::Openssh,
-            ConnKind::Russh => Transport::Russh,
-            ConnKind::Local => Transport::Local,
-        }
+        self.connection.unwrap_or(default)
     }
 
     /// The escalation settings for `method`.
@@ -262,7 +252,7 @@ impl ConnVars {
     /// always stops the run).
     pub fn fallback(name: &str) -> ConnVars {
         ConnVars {
-            kind: ConnKind::Default,
+            connection: None,
             address: name.to_string(),
             port: 22,
             user: None,
@@ -377,11 +367,11 @@ pub fn conn_vars(
     nodes: &HashMap<String, Arc<Node>>,
 ) -> Result<ConnVars> {
     let r = Reader { host, vars, nodes };
-    let kind = match r.string(&["ansible_connection"])?.as_deref() {
-        None | Some("smart") => ConnKind::Default,
-        Some("ssh") | Some("openssh") => ConnKind::Openssh,
-        Some("russh") | Some("paramiko") => ConnKind::Russh,
-        Some("local") => ConnKind::Local,
+    let connection = match r.string(&["ansible_connection"])?.as_deref() {
+        None | Some("smart") => None,
+        Some("ssh") | Some("openssh") => Some(Transport::Openssh),
+        Some("russh") | Some("paramiko") => Some(Transport::Russh),
+        Some("local") => Some(Transport::Local),
         Some(other) => {
             return Err(r.invalid(
                 "ansible_connection",
@@ -452,7 +442,7 @@ pub fn conn_vars(
     .any(|k| vars.get(*k).is_some_and(|v| !v.is_null()));
     Ok(ConnVars {
         explicit,
-        kind,
+        connection,
         address,
         port,
         user: r.string(&["ansible_user", "ansible_ssh_user"])?,

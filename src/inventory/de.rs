@@ -147,7 +147,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
             Kind::Str(s) => {
                 // TODO(issue 12): Ansible truthiness gets one owner (a leaf helper of the
                 // template layer); this call moves there.
-                match super::domain::as_bool(&serde_json::Value::String(s.clone())) {
+                match super::read::as_bool(&serde_json::Value::String(s.clone())) {
                     Some(b) => visitor.visit_bool(b),
                     None => Err(type_error(self.0, "true or false")),
                 }
