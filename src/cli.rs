@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::inventory::Transport;
+use crate::transport::quote;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -259,6 +260,30 @@ pub struct ConfigArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value_t = Output::Auto)]
     pub output: Output,
+}
+
+impl PlaybookArgs {
+    /// This run's command line without tags (`... -t <step>` continues it).
+    pub fn rerun(&self, name: &str, connection: Transport) -> String {
+        let a = self;
+        let mut out = format!("pgplay {}", quote(name));
+        for i in &a.inventory {
+            out.push_str(&format!(" -i {}", quote(&i.to_string_lossy())));
+        }
+        for l in &a.limit {
+            out.push_str(&format!(" -l {}", quote(l)));
+        }
+        for e in &a.extra_vars {
+            out.push_str(&format!(" -e {}", quote(e)));
+        }
+        if a.connection.is_some_and(|c| c != Transport::Russh) {
+            out.push_str(&format!(" -c {connection:?}").to_lowercase());
+        }
+        if a.yes {
+            out.push_str(" --yes");
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@
 mod conn;
 mod conn_check;
 pub mod de;
-mod list;
 mod load;
 mod pattern;
 mod pigsty;
@@ -25,7 +24,6 @@ use serde_json::{Map, Value};
 
 pub use conn::{BecomeVars, ConnVars, SshArgVar, Transport, Use, VARIABLES};
 pub use conn_check::check as check_connections;
-pub use list::{graph, host_json, list_json, View};
 pub use load::{load, load_many, load_str};
 pub use pattern::select;
 pub use pigsty::{check_repo_with, Domain, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};

@@ -10,6 +10,7 @@ pub use inventories::load_inventories;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::cli::PlaybookArgs;
 use crate::config::{Config, Source};
 use crate::error::{Error, Result};
 use crate::inventory::Transport;
@@ -75,6 +76,25 @@ pub struct Flags<'a> {
     pub r#become: bool,
     pub become_user: Option<&'a str>,
     pub no_color: bool,
+}
+
+impl<'a> Flags<'a> {
+    /// What `pgplay <PLAYBOOK> ...` says about the settings.
+    pub fn of_playbook(a: &'a PlaybookArgs) -> Flags<'a> {
+        Flags {
+            inventory: &a.inventory,
+            forks: a.forks,
+            user: a.user.as_deref(),
+            private_key: a.private_key.as_ref(),
+            accept_new_host_keys: a.accept_new_host_keys,
+            timeout: a.timeout,
+            log: a.log.as_ref(),
+            connection: a.connection,
+            r#become: a.r#become,
+            become_user: a.become_user.as_deref(),
+            no_color: a.no_color,
+        }
+    }
 }
 
 /// Lower the flags over the configuration.
