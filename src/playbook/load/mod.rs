@@ -9,6 +9,8 @@
 mod block;
 mod play;
 mod task;
+#[cfg(test)]
+mod tests;
 mod values;
 
 use std::cell::Cell;
