@@ -1,3 +1,6 @@
+//! Unit tests of `pgplay help`: pg_pitr explained field by field, every built-in playbook
+//! with its defaults, and never a secret among them.
+
 use crate::playbook;
 
 fn help_of(name: &str) -> String {
