@@ -10,6 +10,7 @@ pub mod color;
 pub mod inventory;
 pub mod json;
 pub mod listing;
+mod order;
 pub mod progress;
 pub mod text;
 
