@@ -14,6 +14,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod discard;
+mod etcd;
 mod patroni;
 mod preflight;
 mod recovery;
@@ -46,7 +47,7 @@ pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
         "pause" => patroni::pause_or_resume(ctx, &job, true).await,
         "resume" => patroni::pause_or_resume(ctx, &job, false).await,
         "stop_patroni" => patroni::stop(ctx, &job).await,
-        "etcd" => patroni::etcd(ctx, &job).await,
+        "etcd" => etcd::run(ctx, &job).await,
         "config" => config::run(ctx, &job).await,
         "backup" => backup::run(ctx, &job).await,
         "restore" => restore::run(ctx, &job).await,
