@@ -58,6 +58,8 @@ pub(super) fn boolean(node: &Node, key: &str) -> Result<bool> {
             ));
         }
     }
+    // TODO(issue 12): Ansible truthiness gets one owner (a leaf helper of the template
+    // layer); this call moves there.
     crate::inventory::domain_bool(&value).ok_or_else(|| {
         Error::invalid(
             &node.span,
