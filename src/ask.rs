@@ -64,3 +64,24 @@ impl Drop for Restore {
         let _ = tcsetattr(std::io::stdin(), OptionalActions::Now, &self.0);
     }
 }
+
+/// `-k` and `-K`: asked once each, on the terminal; with both, an empty become password is
+/// the SSH password (as ansible-playbook).
+pub fn passwords(
+    ask_pass: bool,
+    ask_become_pass: bool,
+) -> Result<(Option<Secret>, Option<Secret>)> {
+    let conn = match ask_pass {
+        true => Some(password(SSH_PROMPT)?),
+        false => None,
+    };
+    let become_password = match (ask_become_pass, &conn) {
+        (false, _) => None,
+        (true, None) => Some(password(BECOME_PROMPT)?),
+        (true, Some(ssh)) => {
+            let given = password(BECOME_DEFAULTS_PROMPT)?;
+            Some(if given.is_empty() { ssh.clone() } else { given })
+        }
+    };
+    Ok((conn, become_password))
+}

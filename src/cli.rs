@@ -10,16 +10,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Connection {
-    /// Native SSH (russh): key files and ssh-agent, known_hosts checked.
-    Russh,
-    /// The system's OpenSSH client (multiplexed, one master per host): honours ~/.ssh/config.
-    #[value(alias = "ssh")]
-    Openssh,
-    /// Run on this machine.
-    Local,
-}
+use crate::inventory::Transport;
+use crate::transport::quote;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
@@ -65,11 +57,11 @@ pub fn command() -> clap::Command {
     let mut after = String::from(
         "Built-in playbooks (a bare name; a playbook file is given by its path, ./site.yml):\n",
     );
-    let width = crate::playbook::builtin::playbook_names()
+    let width = crate::builtin::playbook_names()
         .map(str::len)
         .max()
         .unwrap_or(0);
-    for (name, purpose) in crate::playbook::builtin::purposes() {
+    for (name, purpose) in crate::builtin::purposes() {
         after.push_str(&format!("  {name:width$}  {purpose}\n"));
     }
     after.push_str(concat!(
@@ -144,7 +136,7 @@ pub struct PlaybookArgs {
 
     /// Connection type [default: ansible.cfg transport, else russh].
     #[arg(short = 'c', long = "connection", value_enum)]
-    pub connection: Option<Connection>,
+    pub connection: Option<Transport>,
 
     /// Remote user when the inventory sets no ansible_user [default: $USER].
     #[arg(short = 'u', long = "user")]
@@ -270,6 +262,30 @@ pub struct ConfigArgs {
     pub output: Output,
 }
 
+impl PlaybookArgs {
+    /// This run's command line without tags (`... -t <step>` continues it).
+    pub fn rerun(&self, name: &str, connection: Transport) -> String {
+        let a = self;
+        let mut out = format!("pgplay {}", quote(name));
+        for i in &a.inventory {
+            out.push_str(&format!(" -i {}", quote(&i.to_string_lossy())));
+        }
+        for l in &a.limit {
+            out.push_str(&format!(" -l {}", quote(l)));
+        }
+        for e in &a.extra_vars {
+            out.push_str(&format!(" -e {}", quote(e)));
+        }
+        if a.connection.is_some_and(|c| c != Transport::Russh) {
+            out.push_str(&format!(" -c {connection:?}").to_lowercase());
+        }
+        if a.yes {
+            out.push_str(" --yes");
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -279,7 +295,7 @@ mod tests {
             .get_after_help()
             .map(|h| h.to_string())
             .unwrap_or_default();
-        for name in crate::playbook::builtin::playbook_names() {
+        for name in crate::builtin::playbook_names() {
             assert!(
                 help.contains(&format!("\n  {name} ")),
                 "{name} missing: {help}"

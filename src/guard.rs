@@ -70,7 +70,7 @@ pub fn check(
         }
         let pitr_tasks = tasks[i]
             .iter()
-            .any(|t| play.tasks[t.0].action.module == "pitr");
+            .any(|t| play.tasks[t.0].action.module == crate::modules::Module::Pitr);
         let mut pitr_lines: BTreeMap<HostId, String> = BTreeMap::new();
         if pitr_tasks {
             pitr_lines = check_pitr(inv, play, &hosts[i], extra, &renderer)?;

@@ -9,9 +9,10 @@ use std::ffi::OsString;
 
 use serde_json::{Map, Value};
 
+use crate::builtin::{self, Source};
 use crate::config;
 use crate::error::{Error, Result};
-use crate::playbook::{self, builtin, Playbook};
+use crate::playbook::{self, Playbook};
 use crate::report::print_out;
 use crate::scope::Reads;
 use crate::template::Renderer;
@@ -75,8 +76,8 @@ pub fn playbook_help(pb: &Playbook) -> Result<String> {
 /// The playbook's text: built-in, or the file it was read from.
 fn source_text(pb: &Playbook) -> Option<String> {
     match &pb.source {
-        playbook::Source::Builtin => builtin::playbook(&pb.name).map(str::to_string),
-        playbook::Source::Dir(_) => std::fs::read_to_string(&pb.name).ok(),
+        Source::Builtin => builtin::playbook(&pb.name).map(str::to_string),
+        Source::Dir(_) => std::fs::read_to_string(&pb.name).ok(),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod ask;
 pub mod base;
+pub mod builtin;
 pub mod cli;
 pub mod config;
 pub mod crontab;
@@ -16,6 +17,8 @@ pub mod extra;
 pub mod guard;
 pub mod help;
 pub mod inventory;
+#[cfg(test)]
+mod layers;
 pub mod mask;
 pub mod modules;
 pub mod pitr;

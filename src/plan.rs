@@ -177,3 +177,169 @@ impl Plan {
 fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use petgraph::Direction;
+
+    use super::{Node, Plan};
+    use crate::builtin::Source;
+    use crate::inventory::HostId;
+    use crate::playbook::{load_source, Play, TaskId};
+
+    fn play(text: &str) -> Play {
+        match load_source("t", "t.yml", text, Source::Builtin) {
+            Ok(mut pb) => pb.plays.remove(0),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// What each step waits for, through the barrier nodes: `b@1 <- a@0 a@1`, one line per
+    /// step that waits for anything.
+    fn waits(play: &Play, hosts: usize, selected: &[&str]) -> Vec<String> {
+        let hosts: Vec<HostId> = (0..hosts).map(HostId).collect();
+        let tasks: Vec<TaskId> = play
+            .tasks
+            .iter()
+            .filter(|t| selected.contains(&t.name.as_str()))
+            .map(|t| t.id)
+            .collect();
+        let plan = match Plan::build(play, &hosts, &tasks) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        };
+        let g = &plan.graph;
+        let label = |n| match g[n] {
+            Node::Step(s) => format!("{}@{}", play.tasks[s.task.0].name, s.host.0),
+            Node::Join | Node::Lockstep(_) => String::new(),
+        };
+        let mut out = BTreeMap::new();
+        for n in g.node_indices().filter(|n| g[*n].step().is_some()) {
+            let mut before = Vec::new();
+            for p in g.neighbors_directed(n, Direction::Incoming) {
+                match g[p] {
+                    Node::Step(_) => before.push(label(p)),
+                    Node::Join | Node::Lockstep(_) => {
+                        before.extend(g.neighbors_directed(p, Direction::Incoming).map(label))
+                    }
+                }
+            }
+            before.sort();
+            before.dedup();
+            if !before.is_empty() {
+                out.insert(label(n), before.join(" "));
+            }
+        }
+        out.into_iter()
+            .map(|(k, v)| format!("{k} <- {v}"))
+            .collect()
+    }
+
+    const TASKS: &str = "- hosts: all
+  tasks:
+    - { name: a, debug: {} }
+    - { name: b, debug: {} }
+    - { name: c, debug: {}, after: a }
+    - { name: d, debug: {}, run_once: true }
+";
+
+    #[test]
+    fn each_host_runs_its_own_chain_and_waits_only_where_a_task_says() {
+        let p = play(TASKS);
+        for (selected, want) in [
+            (&["a", "b"][..], &["b@0 <- a@0", "b@1 <- a@1"][..]),
+            // after: a — c starts on any host once a has finished on every host
+            (
+                &["a", "b", "c"],
+                &[
+                    "b@0 <- a@0",
+                    "b@1 <- a@1",
+                    "c@0 <- a@0 a@1 b@0",
+                    "c@1 <- a@0 a@1 b@1",
+                ],
+            ),
+            // the task c waits for is deselected (by tags): nothing to wait for
+            (&["b", "c"], &["c@0 <- b@0", "c@1 <- b@1"]),
+            // run_once: the first host runs it, the others wait for its result
+            (&["b", "d"], &["d@0 <- b@0", "d@1 <- b@1 d@0"]),
+        ] {
+            assert_eq!(waits(&p, 2, selected), want, "{selected:?}");
+        }
+    }
+
+    #[test]
+    fn any_errors_fatal_runs_the_play_in_lockstep() {
+        let p = play(&TASKS.replacen(
+            "- hosts: all\n",
+            "- hosts: all\n  any_errors_fatal: true\n",
+            1,
+        ));
+        assert_eq!(
+            waits(&p, 2, &["a", "b"]),
+            ["b@0 <- a@0 a@1", "b@1 <- a@0 a@1"]
+        );
+    }
+
+    #[test]
+    fn only_blocks_with_a_selected_rescue_task_rescue() {
+        let p = play(
+            "- hosts: all
+  tasks:
+    - block: [{ name: b1, debug: {} }]
+      rescue: [{ name: r1, debug: {}, tags: never }]
+    - block: [{ name: b2, debug: {} }]
+      rescue: [{ name: r2, debug: {} }]
+",
+        );
+        let all: Vec<TaskId> = p.tasks.iter().map(|t| t.id).collect();
+        let without_r1: Vec<TaskId> = all.iter().copied().filter(|t| t.0 != 1).collect();
+        let rescues = |tasks: &[TaskId]| match Plan::build(&p, &[HostId(0)], tasks) {
+            Ok(plan) => {
+                let mut r: Vec<usize> = plan.rescues.iter().map(|b| b.0).collect();
+                r.sort();
+                r
+            }
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(rescues(&all), [0, 1]);
+        assert_eq!(rescues(&without_r1), [1]);
+    }
+
+    /// The loader refuses an `after:` that names a later task; the plan refuses a cycle
+    /// however it came, naming a task in it.
+    #[test]
+    fn a_cycle_is_refused_with_a_task_of_it() {
+        let mut p = play(TASKS);
+        p.tasks[0].after = vec!["b".into()];
+        let tasks: Vec<TaskId> = p.tasks.iter().map(|t| t.id).collect();
+        match Plan::build(&p, &[HostId(0)], &tasks) {
+            Ok(_) => panic!("a cycle was planned"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains("this task is part of a cycle of 'after:' dependencies"),
+                    "{e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn dot_labels_each_step_with_its_task_and_host_escaped() {
+        let p = play("- hosts: all\n  tasks:\n    - { name: 'say \"hi\"', debug: {} }\n");
+        let inv = match crate::inventory::load_str("inv.yml", "all:\n  hosts:\n    h1: {}\n", &[]) {
+            Ok(inv) => inv,
+            Err(e) => panic!("{e}"),
+        };
+        let plan = match Plan::build(&p, &[HostId(0)], &[TaskId(0)]) {
+            Ok(plan) => plan,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            plan.dot(&p, &inv),
+            "digraph pgplay {\n  rankdir=LR;\n  node [shape=box];\n  n0 [label=\"say \\\"hi\\\"\\nh1\"];\n}\n"
+        );
+    }
+}

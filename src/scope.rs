@@ -17,9 +17,11 @@ use std::collections::{BTreeSet, HashSet};
 use serde_json::{Map, Value};
 
 use crate::base::text::contains_template;
+use crate::builtin::{self, Source};
 use crate::error::Result;
 use crate::inventory::{HostId, Inventory, Problem};
-use crate::playbook::{builtin, Play, Playbook, Source, Task, TaskId};
+use crate::modules::Module;
+use crate::playbook::{Play, Playbook, Task, TaskId};
 use crate::template::Renderer;
 
 /// The variable names a play's selected tasks read.
@@ -110,13 +112,16 @@ fn task_names(task: &Task, source: &Source, r: &Renderer, out: &mut HashSet<Stri
         value_names(v, r, out);
     }
     out.extend(
-        crate::modules::implicit_reads(&task.action.module)
+        task.action
+            .module
+            .implicit_reads()
             .iter()
             .map(|s| s.to_string()),
     );
-    if task.action.module == "template" {
+    if task.action.module == Module::Template {
         for src in template_sources(task, r) {
-            let text = crate::modules::read_from(source, "templates", &src)
+            let text = source
+                .read("templates", &src)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok());
             if let Some(text) = text {

@@ -1,4 +1,5 @@
-//! Selecting what runs: `-t/--tags` and `--skip-tags` (Ansible's rules), and `-l/--limit`.
+//! Selecting what runs: `-t/--tags` and `--skip-tags` (Ansible's rules), `-l/--limit` (with
+//! `@FILE`), and `--start-at-task`.
 //!
 //! Tag rules: with no `-t`, every task runs except those tagged `never`; `-t x` runs tasks
 //! tagged `x` plus those tagged `always`; `never` tasks run only when one of their tags is
@@ -8,7 +9,7 @@
 
 use crate::error::{did_you_mean, Error, Result};
 use crate::inventory::{self, HostId, Inventory};
-use crate::playbook::{Play, Playbook, Task};
+use crate::playbook::{Play, Playbook, Task, TaskId};
 
 const SPECIAL: &[&str] = &["all", "always", "never", "tagged", "untagged"];
 
@@ -105,11 +106,104 @@ pub fn play_hosts(inv: &Inventory, play: &Play, limit: Option<&[HostId]>) -> Res
     })
 }
 
+/// What was selected to run, per play.
+pub struct Selection {
+    pub hosts: Vec<Vec<HostId>>,
+    pub tasks: Vec<Vec<TaskId>>,
+}
+
+/// What runs, per play: the hosts of its pattern within `-l` (the limit's text, already
+/// joined by `limit_of`), and the tasks `tags` select from `--start-at-task` on. An unknown
+/// tag or start task, and a limit that leaves every play empty, are refused.
+pub fn select(
+    inv: &Inventory,
+    pb: &Playbook,
+    tags: &Tags,
+    limit_text: Option<&str>,
+    start_at_task: Option<&str>,
+) -> Result<Selection> {
+    tags.check(pb)?;
+    let limit = match limit_text {
+        Some(l) => Some(inventory::select(inv, l, true)?),
+        None => None,
+    };
+    let mut sel = Selection {
+        hosts: Vec::new(),
+        tasks: Vec::new(),
+    };
+    let mut started = start_at_task.is_none();
+    let mut found_start = start_at_task.is_none();
+    for play in &pb.plays {
+        sel.hosts.push(play_hosts(inv, play, limit.as_deref())?);
+        let mut tasks = Vec::new();
+        for t in &play.tasks {
+            if !started && start_at_task == Some(t.name.as_str()) {
+                started = true;
+                found_start = true;
+            }
+            if started && tags.selects(t) {
+                tasks.push(t.id);
+            }
+        }
+        sel.tasks.push(tasks);
+    }
+    if !found_start {
+        let name = start_at_task.unwrap_or_default();
+        let names = pb
+            .plays
+            .iter()
+            .flat_map(|p| p.tasks.iter().map(|t| t.name.as_str()));
+        let err = Error::usage(format!("--start-at-task: no task named '{name}'"));
+        return Err(match did_you_mean(name, names) {
+            Some(h) => err.with_hint(h),
+            None => err,
+        });
+    }
+    if limit.is_some() && sel.hosts.iter().all(|h| h.is_empty()) {
+        return Err(Error::usage(format!(
+            "the limit '{}' matches hosts, but none of them is in any play of '{}'",
+            limit_text.unwrap_or_default(),
+            pb.name
+        )));
+    }
+    Ok(sel)
+}
+
+/// Every `-l` (each a pattern, or `@FILE` as Ansible's retry files: one pattern per line,
+/// blank lines and `#` comments skipped), joined into one limit: `-l a -l b` is `-l a,b`.
+pub fn limit_of(given: &[String]) -> Result<Option<String>> {
+    let mut all = Vec::new();
+    for l in given {
+        all.push(limit_from_file(l)?);
+    }
+    Ok((!all.is_empty()).then(|| all.join(",")))
+}
+
+fn limit_from_file(limit: &str) -> Result<String> {
+    let Some(path) = limit.strip_prefix('@') else {
+        return Ok(limit.to_string());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::usage(format!("-l @{path}: {e}"))
+            .with_hint("-l @FILE reads host patterns from FILE, one per line")
+    })?;
+    let patterns: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if patterns.is_empty() {
+        return Err(Error::usage(format!("-l @{path}: the file names no host"))
+            .with_hint("write one host or group pattern per line"));
+    }
+    Ok(patterns.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Tags;
+    use crate::builtin::Source;
     use crate::playbook::load_source;
-    use crate::playbook::Source;
 
     const PB: &str = "- hosts: all
   tasks:

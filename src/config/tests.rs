@@ -1,3 +1,5 @@
+//! Unit tests of reading ansible.cfg and the environment into settings.
+
 use std::path::{Path, PathBuf};
 
 use super::{resolve, Env, Source};

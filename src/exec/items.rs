@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use super::done::{failed, Done};
 use super::failure::Cause;
-use super::step::{failed, Done};
 use super::Engine;
 use crate::inventory::HostId;
 use crate::playbook::Task;

@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
+use super::done::Done;
 use super::failure::Cause;
-use super::step::Done;
 use super::Engine;
 use crate::inventory::HostId;
 use crate::modules::Outcome;
@@ -86,7 +86,7 @@ pub(super) fn finish(
     if let Value::Object(m) = &mut registered {
         m.insert(
             "pgplay_module".into(),
-            Value::String(task.action.module.clone()),
+            Value::String(task.action.module.name().into()),
         );
     }
     // A failure keeps the module's words as its cause, said with the task when reported.

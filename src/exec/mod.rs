@@ -18,6 +18,7 @@
 //! failed stays typed in `failure.rs` until it is reported with its task and place; the
 //! variables a step sees are `vars.rs`.
 
+mod done;
 mod failure;
 mod flow;
 mod items;
@@ -154,7 +155,7 @@ impl Engine {
         events: mpsc::UnboundedSender<Event>,
         cancel: CancellationToken,
     ) -> Arc<Engine> {
-        let vocabulary = crate::playbook::builtin::all_texts();
+        let vocabulary = crate::builtin::all_texts();
         let hosts = inv
             .hosts
             .iter()

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::done::{failed, registered, unreachable, Done};
 use super::failure::Cause;
-use super::step::{failed, registered, unreachable, Done};
 use super::Engine;
 use crate::inventory::HostId;
 use crate::modules::Failure;

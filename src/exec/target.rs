@@ -6,15 +6,11 @@ use serde_json::{Map, Value};
 
 use super::Engine;
 use crate::inventory::HostId;
-use crate::modules::{self, Ctx, Failure, Outcome};
+use crate::modules::{Ctx, Failure, Outcome};
 use crate::playbook::Task;
 use crate::transport::{Become, BecomeMethod};
 
 /// Modules that never touch the host (no connection needed).
-fn is_local_only(module: &str) -> bool {
-    matches!(module, "debug" | "set_fact" | "assert" | "fail")
-}
-
 /// Call the task's module with rendered `args` on the step's target.
 pub(super) async fn call_module(
     engine: &Engine,
@@ -109,7 +105,7 @@ pub(super) async fn call_module(
                 .map_err(|e| Failure::Args(e.to_string()))
         })
         .collect::<Result<_, _>>()?;
-    let conn = if is_local_only(&task.action.module) || delegated_local {
+    let conn = if task.action.module.runs_locally() || delegated_local {
         engine.pool.local().await
     } else {
         engine.pool.get(target).await.map_err(Failure::Transport)?
@@ -135,5 +131,5 @@ pub(super) async fn call_module(
         inv: &engine.inv,
         progress: &progress,
     };
-    modules::run(&task.action.module, &ctx, args).await
+    task.action.module.run(&ctx, args).await
 }

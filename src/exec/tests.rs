@@ -13,10 +13,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Engine, Options, Transport};
+use crate::builtin::Source;
 use crate::error::exit;
 use crate::inventory::HostId;
 use crate::plan::Plan;
-use crate::playbook::{load_source, Source};
+use crate::playbook::load_source;
 use crate::report::{Event, Status};
 
 /// What a run left: its exit code, every event in order, and the engine (its hosts' state).

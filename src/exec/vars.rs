@@ -144,21 +144,12 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
     ] {
         text.push_str(&part);
     }
-    if task.action.module == "template" {
-        match task.action.args.get("src").and_then(Value::as_str) {
-            Some(src) if !crate::base::text::contains_template(src) => {
-                let source = match &engine.pb.source {
-                    crate::playbook::Source::Builtin => {
-                        crate::playbook::builtin::file("templates", src).map(str::to_string)
-                    }
-                    crate::playbook::Source::Dir(dir) => ["templates", ""]
-                        .iter()
-                        .find_map(|sub| std::fs::read_to_string(dir.join(sub).join(src)).ok()),
-                };
-                text.push_str(&source.unwrap_or_else(|| "groups play_hosts".into()));
-            }
-            _ => text.push_str("groups play_hosts"),
-        }
+    if let Some(t) = task
+        .action
+        .module
+        .rendered_text(&task.action.args, &engine.pb.source)
+    {
+        text.push_str(&t);
     }
     text
 }
@@ -168,7 +159,10 @@ pub fn task_text(engine: &Engine, play_index: usize, task: &Task) -> String {
 pub fn failed_task(task: &Task) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), Value::String(task.name.clone()));
-    m.insert("action".into(), Value::String(task.action.module.clone()));
+    m.insert(
+        "action".into(),
+        Value::String(task.action.module.name().into()),
+    );
     m.insert("args".into(), Value::Object(task.action.args.clone()));
     let strings = |v: &[String]| Value::Array(v.iter().cloned().map(Value::String).collect());
     m.insert("tags".into(), strings(&task.tags));

@@ -1,3 +1,6 @@
+//! Unit tests of `pgplay help`: pg_pitr explained field by field, every built-in playbook
+//! with its defaults, and never a secret among them.
+
 use crate::playbook;
 
 fn help_of(name: &str) -> String {
@@ -41,7 +44,7 @@ fn every_pg_pitr_key_is_described_once_in_order() {
 
 #[test]
 fn every_built_in_playbook_has_help_with_its_defaults() {
-    for name in playbook::builtin::playbook_names() {
+    for name in crate::builtin::playbook_names() {
         let h = help_of(name);
         assert!(h.contains("Tags (-t TAG"), "{name}:\n{h}");
         assert!(h.contains("Variables it reads"), "{name}:\n{h}");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{conn, domain, ConnVars, Group, GroupId, Host, HostId, Inventory, Problem};
+use super::{conn, ConnVars, Domain, Group, GroupId, Host, HostId, Inventory, Problem};
 use crate::error::{did_you_mean, Error, Result};
 use crate::yaml::{self, Kind, Node, Span};
 
@@ -314,7 +314,7 @@ impl Build {
                 vars.insert(k.clone(), v.clone());
                 var_nodes.insert(k.clone(), n.clone());
             }
-            let (dom, mut problems) = domain::Domain::from_vars(span, &vars, &var_nodes);
+            let (dom, mut problems) = Domain::from_vars(span, &vars, &var_nodes);
             let conn = conn::conn_vars(name, span, &vars, &var_nodes).unwrap_or_else(|e| {
                 problems.push(Problem::new(e, span, &[]));
                 ConnVars::fallback(name)

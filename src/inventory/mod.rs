@@ -3,35 +3,31 @@
 //! Loading (`load.rs`) walks `all: {vars, hosts, children}` recursively; variables are then
 //! merged per host with Ansible's precedence (all < parent group < child group < host < -e,
 //! groups of equal depth by name), and the Pigsty variables pgplay acts on are typed and
-//! checked (`domain.rs`, connection variables `conn.rs`, checked against the transport a run
+//! checked (`pigsty/`, connection variables `conn.rs`, checked against the transport a run
 //! uses by `conn_check.rs`); a wrong one is kept as a `Problem` that the run refuses if it reads
 //! the variable (`problem.rs`). Nothing mutates an `Inventory` after loading;
 //! per-run state lives in the executor.
 
 mod conn;
 mod conn_check;
-mod domain;
-mod list;
+pub mod de;
 mod load;
 mod pattern;
-mod pg;
+mod pigsty;
 mod problem;
-mod sources;
+mod read;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-pub use conn::{BecomeVars, ConnKind, ConnVars, SshArgVar, Transport, Use, VARIABLES};
+pub use conn::{BecomeVars, ConnVars, SshArgVar, Transport, Use, VARIABLES};
 pub use conn_check::check as check_connections;
-pub use domain::Domain;
-pub use list::{graph, host_json, list_json, View};
 pub use load::{load, load_many, load_str};
 pub use pattern::select;
-pub use pg::{check_repo_with, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
+pub use pigsty::{check_repo_with, Domain, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
 pub use problem::Problem;
-pub use sources::load_sources;
 
 use crate::yaml::{Node, Span};
 

@@ -1,12 +1,24 @@
 //! `assert`: every expression in `that` must hold; the first that does not fails the host.
 
-use serde_json::{Map, Value};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::opt_str;
 use super::{Ctx, Failure, Outcome};
 
-pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let that: Vec<String> = match args.get("that") {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    that: Option<Value>,
+    fail_msg: Option<String>,
+    msg: Option<String>,
+    success_msg: Option<String>,
+    #[allow(dead_code)] // Ansible has it; accepted, not acted on
+    quiet: Option<IgnoredAny>,
+}
+
+pub fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let that: Vec<String> = match &a.that {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Bool(b)) => vec![b.to_string()],
         Some(Value::Array(items)) => items
@@ -31,8 +43,10 @@ pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure>
             .eval_bool(expr, ctx.vars)
             .map_err(|e| Failure::Args(e.to_string()))?;
         if !ok {
-            let msg = opt_str(args, "fail_msg")?
-                .or(opt_str(args, "msg")?)
+            let msg = a
+                .fail_msg
+                .clone()
+                .or(a.msg.clone())
                 .unwrap_or_else(|| format!("Assertion failed: {expr}"));
             let mut o = Outcome::failed(msg);
             o.data
@@ -41,6 +55,9 @@ pub fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure>
         }
     }
     let mut o = Outcome::ok(false);
-    o.msg = Some(opt_str(args, "success_msg")?.unwrap_or_else(|| "All assertions passed".into()));
+    o.msg = Some(
+        a.success_msg
+            .unwrap_or_else(|| "All assertions passed".into()),
+    );
     Ok(o)
 }

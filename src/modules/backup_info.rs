@@ -12,22 +12,33 @@
 //! on a repository it could not see. A stanza that does not exist fails too, unless
 //! `missing_ok: true` (then `exists` is false: "nothing there" is an answer for pgsql-rm).
 
-use serde_json::{json, Map, Value};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-use super::args::{opt_bool, req_str};
+use super::args::required;
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let stanza = req_str(args, "stanza")?;
-    let missing_ok = opt_bool(args, "missing_ok")?.unwrap_or(false);
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    stanza: Option<String>,
+    missing_ok: Option<bool>,
+    /// Seconds (a number or a numeric string, at least 1).
+    io_timeout: Option<Value>,
+    window_time: Option<bool>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let stanza = required("stanza", &a.stanza)?;
+    let missing_ok = a.missing_ok.unwrap_or(false);
     // The window's end as a time costs one more listing of the repository: only for a
     // listing that a person reads (`window_time: true`), not for the probes before a backup.
-    let window_time = opt_bool(args, "window_time")?.unwrap_or(false);
+    let window_time = a.window_time.unwrap_or(false);
     // The repository's two info files are small: a short I/O timeout makes an endpoint that
     // hangs or refuses an answer in seconds instead of pgBackRest's minutes of retries.
-    let io_timeout = match args.get("io_timeout") {
-        None | Some(Value::Null) => 5,
+    let io_timeout = match &a.io_timeout {
+        None => 5,
         Some(v) => v
             .as_u64()
             .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))

@@ -2,14 +2,31 @@
 //! split into words like a shell would (quotes and backslashes), each word then quoted, so
 //! `;`, `$()`, `|` and globs in values are passed literally.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::opt_str;
+use super::args::present;
+use super::shell::{execute, Common};
 use super::{Ctx, Failure, Outcome};
 use crate::transport::join_argv;
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let argv: Vec<String> = match args.get("argv") {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The free-form command line (`command: /bin/true`).
+    #[serde(rename = "_raw_params")]
+    raw: Option<String>,
+    cmd: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    argv: Option<Value>,
+    chdir: Option<String>,
+    creates: Option<String>,
+    removes: Option<String>,
+    stdin: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let argv: Vec<String> = match a.argv {
         Some(Value::Array(items)) => items
             .iter()
             .map(|i| match i {
@@ -19,8 +36,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             .collect(),
         Some(other) => return Err(Failure::Args(format!("argv must be a list, got {other}"))),
         None => {
-            let line = opt_str(args, "_raw_params")?
-                .or(opt_str(args, "cmd")?)
+            let line = a
+                .raw
+                .or(a.cmd)
                 .ok_or_else(|| Failure::Args("command needs a command line or argv".into()))?;
             crate::base::shell::split(&line)
                 .map_err(|e| Failure::Args(format!("cannot split {line:?}: {e}")))?
@@ -29,5 +47,11 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     if argv.is_empty() {
         return Err(Failure::Args("command: the command is empty".into()));
     }
-    super::shell::execute(ctx, args, &format!("exec {}", join_argv(&argv))).await
+    let common = Common {
+        chdir: a.chdir,
+        creates: a.creates,
+        removes: a.removes,
+        stdin: a.stdin,
+    };
+    execute(ctx, common, &format!("exec {}", join_argv(&argv))).await
 }

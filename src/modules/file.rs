@@ -4,9 +4,10 @@
 //! prints what it found and whether it changed anything. `absent` removes only the path
 //! named in the task.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::{mode, opt_bool, opt_str, path};
+use super::args::{abs_path, Mode};
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
 
@@ -48,9 +49,24 @@ esac
 echo "PGPLAY changed=$changed was=$kind"
 "#;
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let target = path(args, &["path", "dest", "name"])?;
-    let state = opt_str(args, "state")?.unwrap_or_else(|| "file".into());
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    path: Option<String>,
+    dest: Option<String>,
+    name: Option<String>,
+    state: Option<String>,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: Option<Mode>,
+    src: Option<String>,
+    recurse: Option<bool>,
+    force: Option<bool>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let target = abs_path(&[("path", &a.path), ("dest", &a.dest), ("name", &a.name)])?;
+    let state = a.state.unwrap_or_else(|| "file".into());
     if !matches!(
         state.as_str(),
         "directory" | "file" | "touch" | "absent" | "link"
@@ -62,32 +78,27 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     if state == "absent" && matches!(target.trim_end_matches('/'), "" | "/") {
         return Err(Failure::Args("refusing to remove '/'".into()));
     }
-    let src = opt_str(args, "src")?.unwrap_or_default();
+    let src = a.src.unwrap_or_default();
     if state == "link" && src.is_empty() {
         return Err(Failure::Args(
             "state=link needs 'src' (what the link points to)".into(),
         ));
     }
-    let recurse = opt_bool(args, "recurse")?.unwrap_or(false);
+    let recurse = a.recurse.unwrap_or(false);
     let mut script = String::new();
     for (k, v) in [
         ("path", target.clone()),
         ("state", state.clone()),
         (
             "mode",
-            mode(args)?.map(|m| format!("{m:o}")).unwrap_or_default(),
+            a.mode.map(|m| format!("{:o}", m.0)).unwrap_or_default(),
         ),
-        ("owner", opt_str(args, "owner")?.unwrap_or_default()),
-        ("group", opt_str(args, "group")?.unwrap_or_default()),
+        ("owner", a.owner.unwrap_or_default()),
+        ("group", a.group.unwrap_or_default()),
         ("src", src),
         (
             "force",
-            if opt_bool(args, "force")?.unwrap_or(false) {
-                "1"
-            } else {
-                "0"
-            }
-            .into(),
+            if a.force.unwrap_or(false) { "1" } else { "0" }.into(),
         ),
         ("check", if ctx.check { "1" } else { "0" }.into()),
         (

@@ -4,23 +4,44 @@
 //! The file is read in one exchange, edited on the controller, and written back atomically
 //! with the same script as `copy` (so check mode and --diff behave the same).
 
-use serde_json::{Map, Value};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
-use super::args::{opt_bool, opt_str, path};
+use super::args::{abs_path, Mode};
 use super::remote::stat_file;
+use super::write::{write, Attrs};
 use super::{Ctx, Failure, Outcome};
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let target = path(args, &["path", "dest", "name"])?;
-    let state = opt_str(args, "state")?.unwrap_or_else(|| "present".into());
-    let regexp = match opt_str(args, "regexp")? {
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    path: Option<String>,
+    dest: Option<String>,
+    name: Option<String>,
+    line: Option<String>,
+    regexp: Option<String>,
+    state: Option<String>,
+    insertafter: Option<String>,
+    insertbefore: Option<String>,
+    create: Option<bool>,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: Option<Mode>,
+    #[allow(dead_code)] // Ansible has it; accepted, not acted on
+    backup: Option<IgnoredAny>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let target = abs_path(&[("path", &a.path), ("dest", &a.dest), ("name", &a.name)])?;
+    let state = a.state.clone().unwrap_or_else(|| "present".into());
+    let regexp = match &a.regexp {
         Some(r) => {
-            Some(regex::Regex::new(&r).map_err(|e| Failure::Args(format!("regexp '{r}': {e}")))?)
+            Some(regex::Regex::new(r).map_err(|e| Failure::Args(format!("regexp '{r}': {e}")))?)
         }
         None => None,
     };
-    let line = opt_str(args, "line")?;
-    let create = opt_bool(args, "create")?.unwrap_or(false);
+    let line = a.line.clone();
+    let create = a.create.unwrap_or(false);
     let found = stat_file(ctx, &target, true).await?;
     if found.exists && found.kind != "file" {
         return Ok(Outcome::failed(format!(
@@ -62,7 +83,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
                     if regexp.is_some() && lines.contains(&want) {
                         return Ok(Outcome::ok(false));
                     }
-                    let at = insert_position(&lines, args)?;
+                    let at = insert_position(&lines, &a)?;
                     lines.insert(at, want);
                 }
             }
@@ -75,27 +96,33 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     }
     let mut new = lines.join("\n");
     new.push('\n');
-    super::copy::put(ctx, args, &target, new.as_bytes()).await
+    let attrs = Attrs {
+        owner: a.owner.as_deref(),
+        group: a.group.as_deref(),
+        mode: a.mode.map(|m| m.0),
+        validate: None,
+    };
+    write(ctx, &target, new.as_bytes(), attrs).await
 }
 
-fn insert_position(lines: &[String], args: &Map<String, Value>) -> Result<usize, Failure> {
-    if let Some(after) = opt_str(args, "insertafter")? {
+fn insert_position(lines: &[String], a: &Args) -> Result<usize, Failure> {
+    if let Some(after) = &a.insertafter {
         if after == "EOF" {
             return Ok(lines.len());
         }
         let re =
-            regex::Regex::new(&after).map_err(|e| Failure::Args(format!("insertafter: {e}")))?;
+            regex::Regex::new(after).map_err(|e| Failure::Args(format!("insertafter: {e}")))?;
         return Ok(lines
             .iter()
             .rposition(|l| re.is_match(l))
             .map_or(lines.len(), |i| i + 1));
     }
-    if let Some(before) = opt_str(args, "insertbefore")? {
+    if let Some(before) = &a.insertbefore {
         if before == "BOF" {
             return Ok(0);
         }
         let re =
-            regex::Regex::new(&before).map_err(|e| Failure::Args(format!("insertbefore: {e}")))?;
+            regex::Regex::new(before).map_err(|e| Failure::Args(format!("insertbefore: {e}")))?;
         return Ok(lines
             .iter()
             .rposition(|l| re.is_match(l))

@@ -1,11 +1,18 @@
-//! Task modules: one file each, one dispatch here.
+//! Task modules: one file each, one enum (`Module`), one dispatch.
 //!
-//! A module gets its templated arguments and a `Ctx` (the host's connection, become,
-//! environment, check/diff flags, variables) and returns an `Outcome`. Every module supports
-//! check mode: it finds out what it would change, says so (with a diff for files), and changes
-//! nothing; and it reports `changed` only when it changed something. Remote work is done in as
-//! few exchanges as the semantics allow (usually one script that compares and writes).
+//! The playbook loader names a task's module once (`Module::named`) and checks its argument
+//! names against the module's typed `Args` (`Module::check_names`, see `args.rs`); from then
+//! on a module is a `Module`, never a string. The executor renders the arguments and calls
+//! `Module::run`, which reads them into the `Args` and runs the module's file with them; it
+//! asks the module nothing else but `runs_locally`.
+//!
+//! A module gets its typed arguments and a `Ctx` (the host's connection, become, environment,
+//! check/diff flags, variables) and returns an `Outcome`. Every module supports check mode:
+//! it finds out what it would change, says so (with a diff for files), and changes nothing;
+//! and it reports `changed` only when it changed something. Remote work is done in as few
+//! exchanges as the semantics allow (usually one script that compares and writes).
 
+mod args;
 mod assert;
 mod backup_info;
 mod command;
@@ -14,6 +21,7 @@ mod debug;
 mod fail;
 mod file;
 mod lineinfile;
+mod outcome;
 mod patroni_api;
 mod pg_leader;
 pub mod pgbackrest_words;
@@ -23,160 +31,182 @@ mod service;
 mod set_fact;
 mod shell;
 mod template;
-pub use template::read_from;
 mod wait_for;
+mod write;
+
+use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::playbook::Source;
+pub use args::Unknown;
+pub use outcome::{Diff, Outcome};
+
+use crate::builtin::Source;
 use crate::template::Renderer;
 use crate::transport::{Become, Connection, ExecOutput, ExecRequest, TransportError};
 
-/// Canonical module names.
-pub const NAMES: &[&str] = &[
-    "shell",
-    "command",
-    "copy",
-    "template",
-    "file",
-    "lineinfile",
-    "service",
-    "wait_for",
-    "debug",
-    "set_fact",
-    "assert",
-    "fail",
-    "backup_info",
-    "pg_leader",
-    "pitr",
-];
-
-/// Argument names each module accepts (`*` = any).
-fn spec(module: &str) -> &'static [&'static str] {
-    match module {
-        "shell" => &[
-            "_raw_params",
-            "cmd",
-            "chdir",
-            "creates",
-            "removes",
-            "executable",
-            "stdin",
-        ],
-        "command" => &[
-            "_raw_params",
-            "cmd",
-            "argv",
-            "chdir",
-            "creates",
-            "removes",
-            "stdin",
-        ],
-        "copy" => &[
-            "src", "content", "dest", "owner", "group", "mode", "backup", "force", "validate",
-        ],
-        "template" => &[
-            "src", "dest", "owner", "group", "mode", "backup", "force", "validate",
-        ],
-        "file" => &[
-            "path", "dest", "name", "state", "owner", "group", "mode", "src", "recurse", "force",
-        ],
-        "lineinfile" => &[
-            "path",
-            "dest",
-            "name",
-            "line",
-            "regexp",
-            "state",
-            "insertafter",
-            "insertbefore",
-            "create",
-            "owner",
-            "group",
-            "mode",
-            "backup",
-        ],
-        "service" => &["name", "state", "enabled", "daemon_reload"],
-        "wait_for" => &[
-            "host",
-            "port",
-            "path",
-            "search_regex",
-            "state",
-            "timeout",
-            "delay",
-            "sleep",
-            "msg",
-            "connect_timeout",
-        ],
-        "debug" => &["msg", "var", "verbosity"],
-        "set_fact" => &["*"],
-        "assert" => &["that", "fail_msg", "msg", "success_msg", "quiet"],
-        "fail" => &["msg"],
-        "backup_info" => &["stanza", "missing_ok", "io_timeout", "window_time"],
-        "pitr" => &["step"],
-        _ => &[],
-    }
+/// What a task runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Module {
+    Shell,
+    Command,
+    Copy,
+    Template,
+    File,
+    Lineinfile,
+    Service,
+    WaitFor,
+    Debug,
+    SetFact,
+    Assert,
+    Fail,
+    BackupInfo,
+    PgLeader,
+    Pitr,
 }
 
-/// Variables a module reads by itself, beyond its arguments (the run's validation covers
-/// them: `scope.rs`).
-pub fn implicit_reads(module: &str) -> &'static [&'static str] {
-    match module {
-        "pitr" => crate::pitr::READS,
-        "pg_leader" => &[
-            "pg_cluster",
-            "pg_port",
-            "pg_dbsu",
-            "patroni_enabled",
-            "patroni_port",
-        ],
-        _ => &[],
-    }
-}
+impl Module {
+    /// Every module, in the order `pgplay help` and the "modules:" hint list them.
+    pub const ALL: [Module; 15] = [
+        Module::Shell,
+        Module::Command,
+        Module::Copy,
+        Module::Template,
+        Module::File,
+        Module::Lineinfile,
+        Module::Service,
+        Module::WaitFor,
+        Module::Debug,
+        Module::SetFact,
+        Module::Assert,
+        Module::Fail,
+        Module::BackupInfo,
+        Module::PgLeader,
+        Module::Pitr,
+    ];
 
-/// Map `ansible.builtin.copy`, `systemd`, ... to a canonical module name.
-pub fn canonical(name: &str) -> Option<&'static str> {
-    let short = name
-        .strip_prefix("ansible.builtin.")
-        .or_else(|| name.strip_prefix("ansible.legacy."))
-        .unwrap_or(name);
-    let short = match short {
-        "systemd" | "systemd_service" => "service",
-        other => other,
-    };
-    NAMES.iter().copied().find(|n| *n == short)
-}
-
-pub fn takes_free_form(module: &str) -> bool {
-    matches!(module, "shell" | "command")
-}
-
-pub fn arg_names(module: &str) -> impl Iterator<Item = &'static str> {
-    spec(module)
-        .iter()
-        .copied()
-        .filter(|a| *a != "_raw_params" && *a != "*")
-}
-
-/// Check argument names at load time: `Err((arg, message))`.
-pub fn check_args(module: &str, args: &Map<String, Value>) -> Result<(), (String, String)> {
-    let spec = spec(module);
-    if spec.contains(&"*") {
-        return Ok(());
-    }
-    for key in args.keys() {
-        if !spec.contains(&key.as_str()) {
-            return Err((
-                key.clone(),
-                format!(
-                    "unknown argument for {module} (expected one of: {})",
-                    arg_names(module).collect::<Vec<_>>().join(", ")
-                ),
-            ));
+    /// The canonical name (`shell`, `wait_for`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Module::Shell => "shell",
+            Module::Command => "command",
+            Module::Copy => "copy",
+            Module::Template => "template",
+            Module::File => "file",
+            Module::Lineinfile => "lineinfile",
+            Module::Service => "service",
+            Module::WaitFor => "wait_for",
+            Module::Debug => "debug",
+            Module::SetFact => "set_fact",
+            Module::Assert => "assert",
+            Module::Fail => "fail",
+            Module::BackupInfo => "backup_info",
+            Module::PgLeader => "pg_leader",
+            Module::Pitr => "pitr",
         }
     }
-    Ok(())
+
+    /// The module a task key names: `copy`, `ansible.builtin.copy`, `systemd`, ...
+    pub fn named(key: &str) -> Option<Module> {
+        let short = key
+            .strip_prefix("ansible.builtin.")
+            .or_else(|| key.strip_prefix("ansible.legacy."))
+            .unwrap_or(key);
+        let short = match short {
+            "systemd" | "systemd_service" => "service",
+            other => other,
+        };
+        Module::ALL.into_iter().find(|m| m.name() == short)
+    }
+
+    /// Whether a bare string is the command itself (`shell: echo hi`) rather than
+    /// `key=value` arguments (`file: path=/x state=touch`).
+    pub fn takes_free_form(self) -> bool {
+        matches!(self, Module::Shell | Module::Command)
+    }
+
+    /// Whether the module never touches the host (no connection needed).
+    pub fn runs_locally(self) -> bool {
+        matches!(
+            self,
+            Module::Debug | Module::SetFact | Module::Assert | Module::Fail
+        )
+    }
+
+    /// Variables the module reads by itself, beyond its arguments (the run's validation
+    /// covers them: `scope.rs`).
+    pub fn implicit_reads(self) -> &'static [&'static str] {
+        match self {
+            Module::Pitr => crate::pitr::READS,
+            Module::PgLeader => &[
+                "pg_cluster",
+                "pg_port",
+                "pg_dbsu",
+                "patroni_enabled",
+                "patroni_port",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// Check the argument names at load time (the values may still be templates).
+    pub fn check_names(self, args: &Map<String, Value>) -> Result<(), Unknown> {
+        use args::names;
+        match self {
+            Module::Shell => names::<shell::Args>(args),
+            Module::Command => names::<command::Args>(args),
+            Module::Copy => names::<copy::Args>(args),
+            Module::Template => names::<template::Args>(args),
+            Module::File => names::<file::Args>(args),
+            Module::Lineinfile => names::<lineinfile::Args>(args),
+            Module::Service => names::<service::Args>(args),
+            Module::WaitFor => names::<wait_for::Args>(args),
+            Module::Debug => names::<debug::Args>(args),
+            Module::SetFact => names::<set_fact::Args>(args),
+            Module::Assert => names::<assert::Args>(args),
+            Module::Fail => names::<fail::Args>(args),
+            Module::BackupInfo => names::<backup_info::Args>(args),
+            Module::PgLeader => names::<pg_leader::Args>(args),
+            Module::Pitr => names::<pitr::Args>(args),
+        }
+    }
+
+    /// Run the module with its rendered arguments.
+    pub async fn run(self, ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
+        use args::read;
+        match self {
+            Module::Shell => shell::run(ctx, read(args)?).await,
+            Module::Command => command::run(ctx, read(args)?).await,
+            Module::Copy => copy::run(ctx, read(args)?).await,
+            Module::Template => template::run(ctx, read(args)?).await,
+            Module::File => file::run(ctx, read(args)?).await,
+            Module::Lineinfile => lineinfile::run(ctx, read(args)?).await,
+            Module::Service => service::run(ctx, read(args)?).await,
+            Module::WaitFor => wait_for::run(ctx, read(args)?).await,
+            Module::Debug => debug::run(ctx, read(args)?),
+            Module::SetFact => set_fact::run(read(args)?),
+            Module::Assert => assert::run(ctx, read(args)?),
+            Module::Fail => fail::run(read(args)?),
+            Module::BackupInfo => backup_info::run(ctx, read(args)?).await,
+            Module::PgLeader => pg_leader::run(ctx, read(args)?).await,
+            Module::Pitr => pitr::run(ctx, read(args)?).await,
+        }
+    }
+
+    /// The text of the file the task renders on the controller (`template`), to find which
+    /// fleet-wide variables it reaches (`exec::vars::Mentions`); `None` for other modules.
+    pub fn rendered_text(self, args: &Map<String, Value>, source: &Source) -> Option<String> {
+        match self {
+            Module::Template => Some(template::text(args, source)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Module {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// What a module needs from the engine.
@@ -211,79 +241,6 @@ impl Ctx<'_> {
     }
 }
 
-/// A text diff for check/diff mode.
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Diff {
-    pub path: String,
-    pub before: String,
-    pub after: String,
-}
-
-impl Diff {
-    /// Unified diff text.
-    pub fn unified(&self) -> String {
-        let diff = similar::TextDiff::from_lines(&self.before, &self.after);
-        diff.unified_diff()
-            .context_radius(3)
-            .header(
-                &format!("before: {}", self.path),
-                &format!("after: {}", self.path),
-            )
-            .to_string()
-    }
-}
-
-/// What a module did.
-#[derive(Clone, Debug, Default)]
-pub struct Outcome {
-    pub changed: bool,
-    pub failed: bool,
-    pub skipped: bool,
-    pub msg: Option<String>,
-    pub diff: Option<Diff>,
-    /// Extra result fields (rc, stdout, stderr, state, ...), available to `register`.
-    pub data: Map<String, Value>,
-    /// Variables set for the host (set_fact).
-    pub facts: Map<String, Value>,
-}
-
-impl Outcome {
-    pub fn ok(changed: bool) -> Outcome {
-        Outcome {
-            changed,
-            ..Outcome::default()
-        }
-    }
-
-    pub fn failed(msg: impl Into<String>) -> Outcome {
-        Outcome {
-            failed: true,
-            msg: Some(msg.into()),
-            ..Outcome::default()
-        }
-    }
-
-    /// The registered value, as Ansible shapes it.
-    pub fn to_json(&self) -> Value {
-        let mut m = self.data.clone();
-        m.insert("changed".into(), Value::Bool(self.changed));
-        m.insert("failed".into(), Value::Bool(self.failed));
-        if self.skipped {
-            m.insert("skipped".into(), Value::Bool(true));
-        }
-        if let Some(msg) = &self.msg {
-            m.insert("msg".into(), Value::String(msg.clone()));
-        }
-        for key in ["stdout", "stderr"] {
-            if let Some(Value::String(s)) = m.get(key) {
-                let lines: Vec<Value> = s.lines().map(|l| Value::String(l.into())).collect();
-                m.insert(format!("{key}_lines"), Value::Array(lines));
-            }
-        }
-        Value::Object(m)
-    }
-}
-
 /// Why a module could not produce an outcome.
 #[derive(Debug)]
 pub enum Failure {
@@ -299,118 +256,145 @@ impl From<TransportError> for Failure {
     }
 }
 
-/// Run a module by canonical name.
-pub async fn run(
-    module: &str,
-    ctx: &Ctx<'_>,
-    args: &Map<String, Value>,
-) -> Result<Outcome, Failure> {
-    match module {
-        "shell" => shell::run(ctx, args).await,
-        "command" => command::run(ctx, args).await,
-        "copy" => copy::run(ctx, args).await,
-        "template" => template::run(ctx, args).await,
-        "file" => file::run(ctx, args).await,
-        "lineinfile" => lineinfile::run(ctx, args).await,
-        "service" => service::run(ctx, args).await,
-        "wait_for" => wait_for::run(ctx, args).await,
-        "debug" => debug::run(ctx, args),
-        "set_fact" => set_fact::run(args),
-        "assert" => assert::run(ctx, args),
-        "fail" => fail::run(args),
-        "backup_info" => backup_info::run(ctx, args).await,
-        "pitr" => pitr::run(ctx, args).await,
-        "pg_leader" => pg_leader::run(ctx, args).await,
-        other => Err(Failure::Args(format!("unknown module '{other}'"))),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map, Value};
 
-/// Helpers for reading typed arguments.
-pub mod args {
-    use super::Failure;
-    use serde_json::{Map, Value};
+    use super::Module;
 
-    pub fn opt_str(args: &Map<String, Value>, key: &str) -> Result<Option<String>, Failure> {
-        match args.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(v) => Err(Failure::Args(format!(
-                "argument '{key}' must be a string, got {v}"
-            ))),
+    /// The names each module is known by, as `ansible.builtin.` names too.
+    #[test]
+    fn modules_are_named_as_ansible_names_them() {
+        for m in Module::ALL {
+            assert_eq!(Module::named(m.name()), Some(m));
+            assert_eq!(Module::named(&format!("ansible.builtin.{m}")), Some(m));
+            assert_eq!(Module::named(&format!("ansible.legacy.{m}")), Some(m));
         }
+        assert_eq!(Module::named("systemd"), Some(Module::Service));
+        assert_eq!(
+            Module::named("ansible.builtin.systemd_service"),
+            Some(Module::Service)
+        );
+        assert_eq!(Module::named("raw"), None);
     }
 
-    pub fn req_str(args: &Map<String, Value>, key: &str) -> Result<String, Failure> {
-        opt_str(args, key)?
-            .ok_or_else(|| Failure::Args(format!("missing required argument '{key}'")))
-    }
-
-    /// The first present of several alias names.
-    pub fn path(args: &Map<String, Value>, names: &[&str]) -> Result<String, Failure> {
-        for n in names {
-            if let Some(v) = opt_str(args, n)? {
-                if !v.starts_with('/') {
-                    return Err(Failure::Args(format!(
-                        "'{n}' must be an absolute path, got '{v}'"
-                    )));
-                }
-                return Ok(v);
+    /// The argument names each module accepts, in the order the "expected one of" message
+    /// lists them (the table that `modules::spec` was before issue 12).
+    #[test]
+    fn argument_names_each_module_accepts() {
+        let table: [(Module, &[&str]); 15] = [
+            (
+                Module::Shell,
+                &[
+                    "_raw_params",
+                    "cmd",
+                    "chdir",
+                    "creates",
+                    "removes",
+                    "executable",
+                    "stdin",
+                ],
+            ),
+            (
+                Module::Command,
+                &[
+                    "_raw_params",
+                    "cmd",
+                    "argv",
+                    "chdir",
+                    "creates",
+                    "removes",
+                    "stdin",
+                ],
+            ),
+            (
+                Module::Copy,
+                &[
+                    "src", "content", "dest", "owner", "group", "mode", "backup", "force",
+                    "validate",
+                ],
+            ),
+            (
+                Module::Template,
+                &[
+                    "src", "dest", "owner", "group", "mode", "backup", "force", "validate",
+                ],
+            ),
+            (
+                Module::File,
+                &[
+                    "path", "dest", "name", "state", "owner", "group", "mode", "src", "recurse",
+                    "force",
+                ],
+            ),
+            (
+                Module::Lineinfile,
+                &[
+                    "path",
+                    "dest",
+                    "name",
+                    "line",
+                    "regexp",
+                    "state",
+                    "insertafter",
+                    "insertbefore",
+                    "create",
+                    "owner",
+                    "group",
+                    "mode",
+                    "backup",
+                ],
+            ),
+            (
+                Module::Service,
+                &["name", "state", "enabled", "daemon_reload"],
+            ),
+            (
+                Module::WaitFor,
+                &[
+                    "host",
+                    "port",
+                    "path",
+                    "search_regex",
+                    "state",
+                    "timeout",
+                    "delay",
+                    "sleep",
+                    "msg",
+                    "connect_timeout",
+                ],
+            ),
+            (Module::Debug, &["msg", "var", "verbosity"]),
+            (Module::SetFact, &[]),
+            (
+                Module::Assert,
+                &["that", "fail_msg", "msg", "success_msg", "quiet"],
+            ),
+            (Module::Fail, &["msg"]),
+            (
+                Module::BackupInfo,
+                &["stanza", "missing_ok", "io_timeout", "window_time"],
+            ),
+            (Module::PgLeader, &[]),
+            (Module::Pitr, &["step"]),
+        ];
+        for (m, names) in table {
+            let mut all = Map::new();
+            for n in names {
+                // values are not looked at: a template stands where a number is wanted
+                all.insert(n.to_string(), json!("{{ x }}"));
             }
-        }
-        Err(Failure::Args(format!(
-            "missing required argument '{}'",
-            names[0]
-        )))
-    }
-
-    pub fn opt_bool(args: &Map<String, Value>, key: &str) -> Result<Option<bool>, Failure> {
-        match args.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => crate::base::truth::boolean(v).map(Some).ok_or_else(|| {
-                Failure::Args(format!("argument '{key}' must be true or false, got {v}"))
-            }),
-        }
-    }
-
-    pub fn opt_f64(args: &Map<String, Value>, key: &str) -> Result<Option<f64>, Failure> {
-        match args.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => Ok(n.as_f64()),
-            Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| {
-                Failure::Args(format!("argument '{key}' must be a number, got {s:?}"))
-            }),
-            Some(v) => Err(Failure::Args(format!(
-                "argument '{key}' must be a number, got {v}"
-            ))),
-        }
-    }
-
-    /// A file mode: an integer (YAML `0644` is already 420) or an octal string ("0644", "644").
-    /// Symbolic modes are refused rather than guessed.
-    pub fn mode(args: &Map<String, Value>) -> Result<Option<u32>, Failure> {
-        let bad = |v: &Value| {
-            Failure::Args(format!(
-                "mode {v} is not an octal file mode; write it quoted, e.g. mode: '0644'"
-            ))
-        };
-        match args.get("mode") {
-            None | Some(Value::Null) => Ok(None),
-            // YAML 1.1 already read `0644` as 420; a bare `644` is decimal (0o1204) in
-            // Ansible too, which is never what anyone means: refuse it.
-            Some(v @ Value::Number(n)) => match n.as_u64() {
-                Some(m) if m <= 0o777 => Ok(Some(m as u32)),
-                _ => Err(bad(v)),
-            },
-            Some(v @ Value::String(s)) => {
-                let s = s.trim();
-                if s.is_empty() || !s.chars().all(|c| ('0'..='7').contains(&c)) || s.len() > 5 {
-                    return Err(bad(v));
-                }
-                u32::from_str_radix(s, 8).map(Some).map_err(|_| bad(v))
+            assert_eq!(m.check_names(&all), Ok(()), "{m}");
+            let bogus: Map<String, Value> = [("bogus".to_string(), json!(1))].into_iter().collect();
+            match (m, m.check_names(&bogus)) {
+                (Module::SetFact, Ok(())) => {}
+                (_, Err(u)) => assert_eq!(
+                    (u.name.as_str(), u.expected.as_slice()),
+                    ("bogus", names),
+                    "{m}"
+                ),
+                (_, Ok(())) => panic!("{m} accepted an unknown argument"),
             }
-            Some(v) => Err(bad(v)),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! member is not the leader and the leader is unknown — the play refuses then, it never
 //! guesses.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{patroni_api, Ctx, Failure, Outcome};
 use crate::transport::quote;
@@ -82,7 +82,12 @@ pub fn decide(seen: &Seen, me: &str, patroni: bool) -> (bool, Option<String>, St
     }
 }
 
-pub async fn run(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Outcome, Failure> {
+/// No arguments: the member's identity comes from its variables.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {}
+
+pub async fn run(ctx: &Ctx<'_>, _args: Args) -> Result<Outcome, Failure> {
     // the member's identity and settings, read as the PITR reads them
     let m = crate::pitr::Member::from_vars(ctx.vars).map_err(Failure::Args)?;
     let me = m.address.as_str();

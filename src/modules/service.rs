@@ -1,9 +1,10 @@
 //! `service`: start/stop/restart/reload and enable/disable a systemd unit, reporting the state
 //! it found. A host without systemd running fails clearly rather than pretending.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::{opt_bool, opt_str, req_str};
+use super::args::required;
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
 
@@ -27,9 +28,18 @@ esac
 echo "PGPLAY changed=$changed active=$active enabled=$enabled"
 "#;
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let name = req_str(args, "name")?;
-    let state = opt_str(args, "state")?.unwrap_or_default();
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    name: Option<String>,
+    state: Option<String>,
+    enabled: Option<bool>,
+    daemon_reload: Option<bool>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let name = required("name", &a.name)?;
+    let state = a.state.unwrap_or_default();
     if !matches!(
         state.as_str(),
         "" | "started" | "stopped" | "restarted" | "reloaded"
@@ -38,12 +48,12 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
             "state '{state}' is not started, stopped, restarted or reloaded"
         )));
     }
-    let enable = match opt_bool(args, "enabled")? {
+    let enable = match a.enabled {
         Some(true) => "yes",
         Some(false) => "no",
         None => "",
     };
-    let reload = opt_bool(args, "daemon_reload")?.unwrap_or(false);
+    let reload = a.daemon_reload.unwrap_or(false);
     let mut script = String::new();
     for (k, v) in [
         ("name", name.as_str()),

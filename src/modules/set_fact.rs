@@ -4,9 +4,12 @@ use serde_json::{Map, Value};
 
 use super::{Failure, Outcome};
 
-pub fn run(args: &Map<String, Value>) -> Result<Outcome, Failure> {
+/// Any names: each is a variable to set (`cacheable` aside).
+pub type Args = Map<String, Value>;
+
+pub fn run(args: Args) -> Result<Outcome, Failure> {
     let mut o = Outcome::ok(false);
-    for (k, v) in args {
+    for (k, v) in &args {
         if k == "cacheable" {
             continue;
         }

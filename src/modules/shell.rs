@@ -4,40 +4,65 @@
 //! is skipped in check mode (unless the task says `check_mode: false`), and honours
 //! `chdir`, `creates` and `removes`.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::opt_str;
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    /// The free-form command (`shell: echo hi`).
+    #[serde(rename = "_raw_params")]
+    raw: Option<String>,
+    cmd: Option<String>,
+    chdir: Option<String>,
+    creates: Option<String>,
+    removes: Option<String>,
+    executable: Option<String>,
+    stdin: Option<String>,
+}
+
+/// What `shell` and `command` share: where to run, the guards, the input.
+pub struct Common {
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub stdin: Option<String>,
+}
 
 /// Printed by the guard when `creates`/`removes` says there is nothing to do.
 const SKIP_MARK: &str = "PGPLAY-GUARD-SKIP-7d1f";
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let cmd = opt_str(args, "_raw_params")?
-        .or(opt_str(args, "cmd")?)
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let cmd = a
+        .raw
+        .or(a.cmd)
         .ok_or_else(|| Failure::Args("shell needs a command".into()))?;
-    let line = match opt_str(args, "executable")? {
+    let line = match a.executable {
         Some(exe) => format!("{} -c {}", quote(&exe), quote(&cmd)),
         None => cmd,
     };
-    execute(ctx, args, &line).await
+    let common = Common {
+        chdir: a.chdir,
+        creates: a.creates,
+        removes: a.removes,
+        stdin: a.stdin,
+    };
+    execute(ctx, common, &line).await
 }
 
 /// Run a prepared command line with the guard arguments; shared with `command`.
-pub async fn execute(
-    ctx: &Ctx<'_>,
-    args: &Map<String, Value>,
-    line: &str,
-) -> Result<Outcome, Failure> {
+pub async fn execute(ctx: &Ctx<'_>, c: Common, line: &str) -> Result<Outcome, Failure> {
     let mut script = String::new();
-    if let Some(p) = opt_str(args, "creates")? {
+    if let Some(p) = c.creates {
         script.push_str(&format!(
             "if [ -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n",
             quote(&p)
         ));
     }
-    if let Some(p) = opt_str(args, "removes")? {
+    if let Some(p) = c.removes {
         script.push_str(&format!(
             "if [ ! -e {} ]; then echo {SKIP_MARK}; exit 0; fi\n",
             quote(&p)
@@ -51,14 +76,13 @@ pub async fn execute(
         );
         return Ok(o);
     }
-    if let Some(dir) = opt_str(args, "chdir")? {
+    if let Some(dir) = c.chdir {
         script.push_str(&format!("cd {} || exit 1\n", quote(&dir)));
     }
     script.push_str(line);
     script.push('\n');
-    let stdin = opt_str(args, "stdin")?;
     let out = ctx
-        .exec(&script, stdin.as_deref().map(str::as_bytes))
+        .exec(&script, c.stdin.as_deref().map(str::as_bytes))
         .await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if stdout.trim_end() == SKIP_MARK {

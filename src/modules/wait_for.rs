@@ -3,9 +3,9 @@
 //!
 //! The polling loop runs on the host in one exchange, so a long wait costs no round trips.
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde_json::Value;
 
-use super::args::{opt_f64, opt_str};
 use super::{Ctx, Failure, Outcome};
 use crate::transport::quote;
 
@@ -39,22 +39,37 @@ done
 echo "PGPLAY ok elapsed=$(( $(date +%s) - start ))"
 "#;
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let port = opt_str(args, "port")?.unwrap_or_default();
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    host: Option<String>,
+    port: Option<String>,
+    path: Option<String>,
+    search_regex: Option<String>,
+    state: Option<String>,
+    timeout: Option<f64>,
+    delay: Option<f64>,
+    sleep: Option<f64>,
+    msg: Option<String>,
+    connect_timeout: Option<f64>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let port = a.port.unwrap_or_default();
     if !port.is_empty() && port.parse::<u16>().is_err() {
         return Err(Failure::Args(format!("port '{port}' is not a port number")));
     }
-    let path = opt_str(args, "path")?.unwrap_or_default();
-    let state = opt_str(args, "state")?.unwrap_or_else(|| "started".into());
+    let path = a.path.unwrap_or_default();
+    let state = a.state.unwrap_or_else(|| "started".into());
     if !matches!(state.as_str(), "started" | "present" | "stopped" | "absent") {
         return Err(Failure::Args(format!(
             "state '{state}' is not started, stopped, present or absent"
         )));
     }
-    let timeout = opt_f64(args, "timeout")?.unwrap_or(300.0).max(0.0) as u64;
-    let delay = opt_f64(args, "delay")?.unwrap_or(0.0).max(0.0);
-    let sleep = opt_f64(args, "sleep")?.unwrap_or(1.0).max(0.1);
-    let ctimeout = opt_f64(args, "connect_timeout")?.unwrap_or(5.0).max(1.0) as u64;
+    let timeout = a.timeout.unwrap_or(300.0).max(0.0) as u64;
+    let delay = a.delay.unwrap_or(0.0).max(0.0);
+    let sleep = a.sleep.unwrap_or(1.0).max(0.1);
+    let ctimeout = a.connect_timeout.unwrap_or(5.0).max(1.0) as u64;
     if ctx.check {
         let mut o = Outcome::ok(false);
         o.skipped = true;
@@ -64,12 +79,9 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
     let mut script = String::new();
     for (k, v) in [
         ("port", port.clone()),
-        (
-            "host",
-            opt_str(args, "host")?.unwrap_or_else(|| "127.0.0.1".into()),
-        ),
+        ("host", a.host.unwrap_or_else(|| "127.0.0.1".into())),
         ("path", path.clone()),
-        ("regex", opt_str(args, "search_regex")?.unwrap_or_default()),
+        ("regex", a.search_regex.unwrap_or_default()),
         ("state", state.clone()),
         ("timeout", timeout.to_string()),
         ("delay", delay.to_string()),
@@ -92,7 +104,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         ));
     }
     if stdout.contains("PGPLAY timeout") {
-        let msg = opt_str(args, "msg")?.unwrap_or_else(|| {
+        let msg = a.msg.unwrap_or_else(|| {
             format!("timeout after {timeout}s waiting for {what} to be {state}")
         });
         return Ok(Outcome::failed(msg));

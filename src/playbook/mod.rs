@@ -6,15 +6,17 @@
 //! environment, so later stages see one ordered list of tasks per play. A task keeps the
 //! blocks it sits in (`Task::blocks`): at run time that path alone decides, per host, whether
 //! the task runs after a failure (the rest of a block is passed over, its rescue and always
-//! sections run). `builtin.rs` holds the playbooks and templates compiled into the binary.
+//! sections run). The playbooks compiled into the binary, and where a playbook's files are
+//! read from (`Source`), are `crate::builtin`'s.
 
-pub mod builtin;
 mod load;
 
 use serde_json::{Map, Value};
 
 pub use load::{load, load_source, origin};
 
+use crate::builtin::Source;
+use crate::modules::Module;
 use crate::yaml::Span;
 
 /// Index of a task within its play.
@@ -53,15 +55,6 @@ pub struct Playbook {
     pub source: Source,
 }
 
-/// Where a playbook (and its task files and templates) came from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// Embedded in the binary.
-    Builtin,
-    /// A directory on disk (the playbook file's directory).
-    Dir(std::path::PathBuf),
-}
-
 #[derive(Debug)]
 pub struct Play {
     pub name: String,
@@ -88,11 +81,11 @@ pub struct Play {
     pub needs_primary: bool,
 }
 
-/// What a task runs: a module and its (untemplated) arguments.
+/// What a task runs: a module and its (untemplated) arguments, whose names were checked
+/// against the module's typed arguments when the playbook loaded.
 #[derive(Debug, Clone)]
 pub struct Action {
-    /// Canonical module name (`shell`, `copy`, ...).
-    pub module: String,
+    pub module: Module,
     /// Arguments: a mapping, with a free-form string under `_raw_params`.
     pub args: Map<String, Value>,
 }

@@ -7,12 +7,19 @@
 //! with failures printed in full). Secrets are masked before an event is sent (`crate::mask`).
 
 pub mod color;
+pub mod inventory;
 pub mod json;
+pub mod listing;
+mod order;
 pub mod progress;
 pub mod text;
 
+use std::path::PathBuf;
+
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::error::{Error, Result};
 
 /// How a (task, host) ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -187,4 +194,23 @@ impl Reporter for Tee {
         self.0.handle(event);
         self.1.handle(event);
     }
+}
+
+/// The log file, appended to, created readable by its owner only (output is masked, but it
+/// is still a fleet's record).
+pub fn open_log(log: Option<&(PathBuf, String)>) -> Result<Option<std::fs::File>> {
+    let Some((path, from)) = log else {
+        return Ok(None);
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map(Some)
+        .map_err(|e| {
+            Error::usage(format!("{from} {}: {e}", path.display()))
+                .with_hint("the log file's directory must exist and be writable")
+        })
 }

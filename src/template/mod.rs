@@ -13,9 +13,10 @@
 //! The module shows the path of a template through it: `renderer` (the environment and the
 //! API), `resolve` (lazily templated variables, dependencies first), `scan` (reading template
 //! text without running it: is this one expression, where is a name used), `error` (what
-//! failed, and which variable was undefined) and `filters` (Ansible's filters and tests, one
+//! failed), `diagnose` (which variable was undefined) and `filters` (Ansible's filters and tests, one
 //! file per family).
 
+mod diagnose;
 mod error;
 mod filters;
 mod renderer;

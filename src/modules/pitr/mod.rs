@@ -14,6 +14,7 @@ mod backup;
 mod cleanup;
 mod config;
 mod discard;
+mod etcd;
 mod patroni;
 mod preflight;
 mod recovery;
@@ -24,15 +25,21 @@ mod verify;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::req_str;
+use super::args::required;
 use super::{Ctx, Failure, Outcome};
 use crate::pitr::{Job, Member, Pitr, Timeline};
 use crate::transport::{quote, ExecOutput};
 
-pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Failure> {
-    let step = req_str(args, "step")?;
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Args {
+    step: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
+    let step = required("step", &a.step)?;
     let job = job(ctx)?;
     let mut o = match step.as_str() {
         "preflight" => preflight::run(ctx, &job).await,
@@ -40,7 +47,7 @@ pub async fn run(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Outcome, Fa
         "pause" => patroni::pause_or_resume(ctx, &job, true).await,
         "resume" => patroni::pause_or_resume(ctx, &job, false).await,
         "stop_patroni" => patroni::stop(ctx, &job).await,
-        "etcd" => patroni::etcd(ctx, &job).await,
+        "etcd" => etcd::run(ctx, &job).await,
         "config" => config::run(ctx, &job).await,
         "backup" => backup::run(ctx, &job).await,
         "restore" => restore::run(ctx, &job).await,

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 
 use super::{Lsn, PgTime};
 use crate::error::{did_you_mean, Error, Result};
-use crate::yaml::{de, Node, Span};
+use crate::inventory::de;
+use crate::yaml::{Node, Span};
 
 mod values;
 use values::databases;

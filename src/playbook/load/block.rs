@@ -8,10 +8,30 @@
 //! `block:` is refused with the place of the key: silently running a "rescue" list as plain
 //! tasks, or dropping it, would both be wrong.
 
-use super::{boolean, Inherit, Lowering, BLOCK_KEYS};
+use super::values::boolean;
+use super::{Inherit, Lowering};
 use crate::error::{Error, Result};
 use crate::playbook::{BlockId, Frame, Section, Task};
 use crate::yaml::Node;
+
+const BLOCK_KEYS: &[&str] = &[
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "ignore_errors",
+    "no_log",
+    "environment",
+    "vars",
+    "any_errors_fatal",
+    "delegate_to",
+    "check_mode",
+];
 
 impl Lowering<'_> {
     pub(super) fn block(
@@ -66,7 +86,8 @@ pub(super) fn only_in_a_block(key: &Node, what: &str) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use crate::playbook::{load_source, BlockId, Frame, Playbook, Section, Source};
+    use crate::builtin::Source;
+    use crate::playbook::{load_source, BlockId, Frame, Playbook, Section};
 
     fn load(text: &str) -> Result<Playbook, String> {
         load_source("t", "t.yml", text, Source::Builtin).map_err(|e| e.to_string())

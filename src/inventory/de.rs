@@ -1,9 +1,15 @@
 //! A serde `Deserializer` over loaded nodes, so typed structs (with `deny_unknown_fields`)
 //! can be read straight from YAML while errors keep the file, line, column and key path.
 //!
-//! Scalars keep the YAML 1.1 meaning the loader gave them; on top of that, like Ansible,
-//! a boolean field accepts "yes"/"no"/"true"/"false" strings, a string field accepts a
-//! number or boolean as text, and a number field accepts a numeric string.
+//! Why a hand-written one: a structured variable of the inventory (`pg_pitr`, read into
+//! `pitr::spec`'s typed `Raw`) is refused at the place it was written, key by key
+//! (`pg_pitr.tme` at `inventory.yml:12:7`, "did you mean 'time'"), and read with the meaning
+//! Ansible gives its values — no YAML crate's deserializer keeps our positions or Ansible's
+//! leniency. Scalars keep the YAML 1.1 meaning the loader gave them; on top of that, like
+//! Ansible, a boolean field accepts "yes"/"no"/"true"/"false" strings, a string field accepts
+//! a number or boolean as text, and a number field accepts a numeric string. It lives with
+//! the inventory, whose variables it reads (and whose notion of a boolean it shares), above
+//! the YAML loader that knows nothing of either.
 
 use std::fmt;
 
@@ -12,8 +18,8 @@ use serde::de::{
 };
 use serde::Deserialize;
 
-use super::{Kind, Node, Span};
 use crate::error::did_you_mean;
+use crate::yaml::{Kind, Node, Span};
 
 /// A deserialization error with its place.
 #[derive(Debug, Clone)]

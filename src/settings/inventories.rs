@@ -1,19 +1,20 @@
 //! Which inventories a run reads: every `-i` (repeatable, as Ansible), else ansible.cfg's
 //! `inventory` / `ANSIBLE_INVENTORY`, else ./pigsty.yml, else ~/pigsty/pigsty.yml (Pigsty's
-//! places). A value with a comma that is not a file is a host list (`-i a,b,`).
+//! places). A value with a comma that is not a file is a host list (`-i a,b,`). The settings
+//! decide which texts; `inventory` turns the texts into one inventory.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
-use super::{load_many, Inventory};
+use super::InventorySource;
 use crate::config::Source;
 use crate::error::{Error, Result};
-use crate::settings::InventorySource;
+use crate::inventory::{load_many, Inventory};
 use crate::yaml::Node;
 
 /// Load the inventories as one; returns a label for messages ("a.yml, b.yml") too.
-pub fn load_sources(given: &[InventorySource], extra: &[Node]) -> Result<(String, Inventory)> {
+pub fn load_inventories(given: &[InventorySource], extra: &[Node]) -> Result<(String, Inventory)> {
     let given = if given.is_empty() {
         vec![default_inventory()?]
     } else {

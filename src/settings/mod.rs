@@ -1,13 +1,19 @@
 //! The command line and the configuration lowered once into what a run uses ("low" args in
 //! `cli.rs`, these "high" settings here): each value from its flag, else `PGPLAY_*`, else
-//! `ANSIBLE_*`, else ansible.cfg, else pgplay's default — see `config.rs`.
+//! `ANSIBLE_*`, else ansible.cfg, else pgplay's default — see `config.rs`. Which inventory
+//! files that makes, read into one inventory: `inventories.rs`.
+
+mod inventories;
+
+pub use inventories::load_inventories;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::Connection;
+use crate::cli::PlaybookArgs;
 use crate::config::{Config, Source};
 use crate::error::{Error, Result};
+use crate::inventory::Transport;
 
 /// One inventory to read: a file or a host list (`a,b,`), and where it was named.
 #[derive(Clone, Debug)]
@@ -28,7 +34,7 @@ pub struct Settings {
     pub timeout: Duration,
     /// The log file and what named it (`--log`, `ANSIBLE_LOG_PATH`, `ansible.cfg:7: ...`).
     pub log: Option<(PathBuf, String)>,
-    pub connection: Connection,
+    pub connection: Transport,
     pub r#become: bool,
     pub become_user: Option<String>,
     /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`, and where it came from.
@@ -66,10 +72,29 @@ pub struct Flags<'a> {
     pub accept_new_host_keys: bool,
     pub timeout: Option<u64>,
     pub log: Option<&'a PathBuf>,
-    pub connection: Option<Connection>,
+    pub connection: Option<Transport>,
     pub r#become: bool,
     pub become_user: Option<&'a str>,
     pub no_color: bool,
+}
+
+impl<'a> Flags<'a> {
+    /// What `pgplay <PLAYBOOK> ...` says about the settings.
+    pub fn of_playbook(a: &'a PlaybookArgs) -> Flags<'a> {
+        Flags {
+            inventory: &a.inventory,
+            forks: a.forks,
+            user: a.user.as_deref(),
+            private_key: a.private_key.as_ref(),
+            accept_new_host_keys: a.accept_new_host_keys,
+            timeout: a.timeout,
+            log: a.log.as_ref(),
+            connection: a.connection,
+            r#become: a.r#become,
+            become_user: a.become_user.as_deref(),
+            no_color: a.no_color,
+        }
+    }
 }
 
 /// Lower the flags over the configuration.
@@ -108,7 +133,7 @@ pub fn lower(f: &Flags, cfg: &Config, no_color_env: bool) -> Result<Settings> {
     let connection = match f.connection {
         Some(c) => c,
         None => match cfg.value("transport") {
-            None => Connection::Russh,
+            None => Transport::Russh,
             Some((v, source)) => connection(v).ok_or_else(|| {
                 Error::usage(format!(
                     "{source}: transport = '{v}' is not a connection pgplay has"
@@ -161,11 +186,11 @@ pub fn lower(f: &Flags, cfg: &Config, no_color_env: bool) -> Result<Settings> {
 
 /// Ansible's transport names too: `ssh` is OpenSSH; `paramiko` and `smart` are served by
 /// the native client.
-fn connection(v: &str) -> Option<Connection> {
+fn connection(v: &str) -> Option<Transport> {
     match v.trim().to_lowercase().as_str() {
-        "russh" | "paramiko" | "smart" => Some(Connection::Russh),
-        "openssh" | "ssh" => Some(Connection::Openssh),
-        "local" => Some(Connection::Local),
+        "russh" | "paramiko" | "smart" => Some(Transport::Russh),
+        "openssh" | "ssh" => Some(Transport::Openssh),
+        "local" => Some(Transport::Local),
         _ => None,
     }
 }
@@ -198,9 +223,8 @@ pub fn apply_ssh_args(
     s: &Settings,
     inv: &mut crate::inventory::Inventory,
     in_play: &[crate::inventory::HostId],
-    default: crate::inventory::Transport,
+    default: Transport,
 ) -> Result<()> {
-    use crate::inventory::Transport;
     use crate::transport::ssh_args::{self, Meaning};
     let Some((text, source)) = &s.ssh_args else {
         return Ok(());

@@ -1,22 +1,33 @@
-//! Typed views of the variables pgplay acts on, checked once at load time.
+//! Pigsty's variables, typed: the home of the domain pgplay acts on, as the inventory says it.
 //!
-//! Pigsty's domain variables (`node_crontab`, `node_crontab_overwrite`, pg identity,
-//! `pgbackrest_*`, `pg_pitr`) are read from a host's merged variables into Rust types here
-//! (connection variables: `conn.rs`). A wrong type or value is
-//! refused before any host is touched, with the file, line and key where it was set.
+//! Pigsty's domain variables (`node_crontab`, `node_crontab_overwrite`, the PostgreSQL
+//! identity `pg.rs`, the pgBackRest repository `repo.rs`, the paths and user names that
+//! reach files and commands `paths.rs`) are read from a host's merged variables into Rust
+//! types here, once, at load time (connection variables: `conn.rs`; `pg_pitr`: `crate::pitr`,
+//! which reads it per run). A wrong type or value is kept as a `Problem`, refused before any
+//! host is touched when the run reads it, with the file, line and key where it was set.
 //! Values that still contain a template (`{{ ... }}`) are checked when rendered instead.
+
+mod paths;
+mod pg;
+mod repo;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+pub use pg::{PgRole, PgVars};
+pub use repo::{check_repo_with, DEFAULT_REPOS, REPO_KEYS};
+
+use super::read::{get_bool, is_template};
 use super::Problem;
-use crate::base::text::contains_template;
-use crate::base::truth::boolean;
+use crate::base::truth::boolean as as_bool;
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
-use crate::yaml::{de, Node, Span};
+use crate::yaml::{Node, Span};
 
 /// Pigsty domain variables, typed.
 #[derive(Clone, Debug, Default)]
@@ -26,57 +37,70 @@ pub struct Domain {
     /// `node_crontab_overwrite`: replace /etc/crontab (true, Pigsty's default) or append.
     pub node_crontab_overwrite: bool,
     /// PostgreSQL identity, pgBackRest and pg_crontab, for hosts with `pg_cluster`.
-    pub pg: Option<super::PgVars>,
+    pub pg: Option<PgVars>,
 }
 
-/// Where a variable was set, falling back to the host's own line.
-pub(super) fn span_of<'a>(
-    nodes: &'a HashMap<String, Arc<Node>>,
-    key: &str,
-    host: &'a Span,
-) -> &'a Span {
-    nodes.get(key).map(|n| &n.span).unwrap_or(host)
+/// One host's variables being read, with where each was set (for errors).
+pub(super) struct Ctx<'a> {
+    pub vars: &'a Map<String, Value>,
+    pub nodes: &'a HashMap<String, Arc<Node>>,
+    pub host: &'a Span,
 }
 
-pub(super) fn is_template(value: &Value) -> bool {
-    matches!(value, Value::String(s) if contains_template(s))
-}
-
-pub(super) fn get_bool(
-    vars: &Map<String, Value>,
-    nodes: &HashMap<String, Arc<Node>>,
-    host: &Span,
-    key: &str,
-    default: bool,
-) -> Result<bool> {
-    match vars.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) if is_template(v) => Ok(default),
-        Some(v) => boolean(v).ok_or_else(|| {
-            Error::invalid(
-                span_of(nodes, key, host),
-                key,
-                format!("expected true or false, found {v}"),
-            )
-        }),
+impl Ctx<'_> {
+    pub(super) fn span(&self, key: &str) -> &Span {
+        self.nodes.get(key).map(|n| &n.span).unwrap_or(self.host)
     }
-}
 
-pub(super) fn get_string(
-    vars: &Map<String, Value>,
-    nodes: &HashMap<String, Arc<Node>>,
-    host: &Span,
-    key: &str,
-) -> Result<Option<String>> {
-    match vars.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(v) => Err(Error::invalid(
-            span_of(nodes, key, host),
-            key,
-            format!("expected a string, found {v}"),
-        )),
+    pub(super) fn templated(&self, key: &str) -> bool {
+        matches!(self.vars.get(key), Some(Value::String(s)) if crate::base::text::contains_template(s))
+    }
+
+    pub(super) fn string(&self, key: &str, default: &str) -> Result<String> {
+        match self.vars.get(key) {
+            None | Some(Value::Null) => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Ok(n.to_string()),
+            Some(v) => Err(Error::invalid(
+                self.span(key),
+                key,
+                format!("expected a string, found {v}"),
+            )),
+        }
+    }
+
+    pub(super) fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.vars.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(_) if self.templated(key) => Ok(default),
+            Some(v) => as_bool(v).ok_or_else(|| {
+                Error::invalid(
+                    self.span(key),
+                    key,
+                    format!("expected true or false, found {v}"),
+                )
+            }),
+        }
+    }
+
+    pub(super) fn uint(&self, key: &str, default: u64, max: u64) -> Result<u64> {
+        let v = match self.vars.get(key) {
+            None | Some(Value::Null) => return Ok(default),
+            Some(_) if self.templated(key) => return Ok(default),
+            Some(v) => v,
+        };
+        let n = match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        n.filter(|n| *n <= max).ok_or_else(|| {
+            Error::invalid(
+                self.span(key),
+                key,
+                format!("expected a whole number from 0 to {max}, found {v}"),
+            )
+        })
     }
 }
 
@@ -88,7 +112,7 @@ impl Domain {
         vars: &Map<String, Value>,
         nodes: &HashMap<String, Arc<Node>>,
     ) -> (Domain, Vec<Problem>) {
-        let (pg, mut problems) = super::PgVars::from_vars(host, vars, nodes);
+        let (pg, mut problems) = PgVars::from_vars(host, vars, nodes);
         let node_crontab = node_crontab(nodes).unwrap_or_else(|e| {
             problems.push(Problem::new(e, host, &[]));
             Vec::new()
@@ -136,8 +160,7 @@ fn node_crontab(nodes: &HashMap<String, Arc<Node>>) -> Result<Vec<CronEntry>> {
                 for (i, item) in lines.iter().enumerate() {
                     let key = format!("node_crontab[{i}]");
                     let line: String = match &item.kind {
-                        crate::yaml::Kind::Str(_) => de::from_node(item)
-                            .map_err(|e| Error::invalid(&item.span, key.clone(), e.message))?,
+                        crate::yaml::Kind::Str(s) => s.clone(),
                         _ => return Err(Error::invalid(
                             &item.span,
                             key,

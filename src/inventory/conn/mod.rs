@@ -19,167 +19,28 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::domain::{get_bool, get_string, is_template, span_of};
+mod variables;
+
+pub use variables::{Use, SSH_ARG_VARS, VARIABLES};
+
+use super::read::{get_bool, get_string, is_template, span_of};
 use crate::base::user::expand_home;
 use crate::error::{Error, Result};
 use crate::transport::ssh_args::{self, SshOption};
 use crate::transport::{BecomeMethod, Secret};
 use crate::yaml::{Node, Span};
 
-/// What pgplay does with a connection variable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Use {
-    /// Honoured on every transport.
-    Both,
-    /// ssh options: passed to ssh by the openssh transport; russh honours the ones it can do
-    /// itself and refuses the others (see `transport::ssh_args`).
-    SshArgs,
-    /// Honoured by the openssh transport; refused for a host that would use russh.
-    Openssh,
-    /// Meaningless for pgplay (the reason says why): accepted and not used.
-    Irrelevant(&'static str),
-    /// Not supported: a warning says why.
-    Unsupported(&'static str),
-}
-
-/// Every connection variable pgplay knows, in one place.
-pub const VARIABLES: &[(&str, Use)] = &[
-    ("ansible_connection", Use::Both),
-    ("ansible_host", Use::Both),
-    ("ansible_ssh_host", Use::Both),
-    ("ansible_port", Use::Both),
-    ("ansible_ssh_port", Use::Both),
-    ("ansible_user", Use::Both),
-    ("ansible_ssh_user", Use::Both),
-    ("ansible_private_key_file", Use::Both),
-    ("ansible_ssh_private_key_file", Use::Both),
-    ("ansible_password", Use::Both),
-    ("ansible_ssh_pass", Use::Both),
-    ("ansible_ssh_password", Use::Both),
-    ("ansible_timeout", Use::Both),
-    ("ansible_ssh_timeout", Use::Both),
-    ("ansible_host_key_checking", Use::Both),
-    ("ansible_ssh_host_key_checking", Use::Both),
-    ("pgplay_known_hosts", Use::Both),
-    ("ansible_ssh_args", Use::SshArgs),
-    ("ansible_ssh_common_args", Use::SshArgs),
-    ("ansible_ssh_extra_args", Use::SshArgs),
-    ("ansible_ssh_executable", Use::Openssh),
-    ("ansible_ssh_pkcs11_provider", Use::Openssh),
-    ("ansible_become", Use::Both),
-    ("ansible_become_method", Use::Both),
-    ("ansible_become_user", Use::Both),
-    ("ansible_become_password", Use::Both),
-    ("ansible_become_pass", Use::Both),
-    ("ansible_become_exe", Use::Both),
-    ("ansible_become_flags", Use::Both),
-    ("ansible_sudo_user", Use::Both),
-    ("ansible_sudo_pass", Use::Both),
-    ("ansible_sudo_exe", Use::Both),
-    ("ansible_sudo_flags", Use::Both),
-    ("ansible_su_user", Use::Both),
-    ("ansible_su_pass", Use::Both),
-    ("ansible_su_exe", Use::Both),
-    ("ansible_su_flags", Use::Both),
-    (
-        "ansible_python_interpreter",
-        Use::Irrelevant("pgplay runs no Python on hosts"),
-    ),
-    (
-        "ansible_pipelining",
-        Use::Irrelevant("commands always go over the one open session"),
-    ),
-    (
-        "ansible_ssh_pipelining",
-        Use::Irrelevant("commands always go over the one open session"),
-    ),
-    (
-        "ansible_ssh_transfer_method",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_scp_if_ssh",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_scp_extra_args",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_sftp_extra_args",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_sftp_batch_mode",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_scp_executable",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_sftp_executable",
-        Use::Irrelevant("files travel over the session, never with scp or sftp"),
-    ),
-    (
-        "ansible_control_path",
-        Use::Irrelevant("pgplay keeps one session per host itself"),
-    ),
-    (
-        "ansible_control_path_dir",
-        Use::Irrelevant("pgplay keeps one session per host itself"),
-    ),
-    (
-        "ansible_sshpass_prompt",
-        Use::Irrelevant("pgplay does not use sshpass"),
-    ),
-    (
-        "ansible_ssh_use_tty",
-        Use::Irrelevant("become passwords go through stdin: no terminal is needed"),
-    ),
-    (
-        "ansible_module_compression",
-        Use::Irrelevant("no modules are copied to hosts"),
-    ),
-    (
-        "ansible_shell_type",
-        Use::Unsupported("pgplay runs every command with /bin/sh"),
-    ),
-    (
-        "ansible_shell_executable",
-        Use::Unsupported("pgplay runs every command with /bin/sh"),
-    ),
-    (
-        "ansible_ssh_retries",
-        Use::Unsupported("pgplay connects once per host and reports a host it cannot reach"),
-    ),
-];
-
-/// The ssh option variables, in the order Ansible adds them to ssh's command line.
-pub const SSH_ARG_VARS: [&str; 3] = [
-    "ansible_ssh_args",
-    "ansible_ssh_common_args",
-    "ansible_ssh_extra_args",
-];
-
-/// How to reach a host (`ansible_connection`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnKind {
-    /// Not set (or `smart`): the transport chosen with -c (russh by default).
-    Default,
-    /// `ssh`: the system's OpenSSH client, as Ansible's ssh connection.
-    Openssh,
-    /// `russh` (pgplay's name): the native SSH client.
-    Russh,
-    /// `local`: run on this machine.
-    Local,
-}
-
-/// The transport a host uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a host is reached: the one answer of `-c`, ansible.cfg's `transport` and a host's
+/// `ansible_connection` (the variable wins over the other two, as in Ansible). Its doc
+/// comments are the help of `-c`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Transport {
+    /// Native SSH (russh): key files and ssh-agent, known_hosts checked.
     Russh,
+    /// The system's OpenSSH client (multiplexed, one master per host): honours ~/.ssh/config.
+    #[value(alias = "ssh")]
     Openssh,
+    /// Run on this machine.
     Local,
 }
 
@@ -203,7 +64,9 @@ pub struct SshArgVar {
 
 #[derive(Clone, Debug)]
 pub struct ConnVars {
-    pub kind: ConnKind,
+    /// `ansible_connection` (`ssh` is OpenSSH, `paramiko` russh); `None` when unset or
+    /// `smart`: the run's transport.
+    pub connection: Option<Transport>,
     pub address: String,
     pub port: u16,
     pub user: Option<String>,
@@ -235,12 +98,7 @@ pub struct ConnVars {
 impl ConnVars {
     /// The transport: the inventory's `ansible_connection` wins over -c, as in Ansible.
     pub fn transport(&self, default: Transport) -> Transport {
-        match self.kind {
-            ConnKind::Default => default,
-            ConnKind::Openssh => Transport::Openssh,
-            ConnKind::Russh => Transport::Russh,
-            ConnKind::Local => Transport::Local,
-        }
+        self.connection.unwrap_or(default)
     }
 
     /// The escalation settings for `method`.
@@ -263,7 +121,7 @@ impl ConnVars {
     /// always stops the run).
     pub fn fallback(name: &str) -> ConnVars {
         ConnVars {
-            kind: ConnKind::Default,
+            connection: None,
             address: name.to_string(),
             port: 22,
             user: None,
@@ -378,11 +236,11 @@ pub fn conn_vars(
     nodes: &HashMap<String, Arc<Node>>,
 ) -> Result<ConnVars> {
     let r = Reader { host, vars, nodes };
-    let kind = match r.string(&["ansible_connection"])?.as_deref() {
-        None | Some("smart") => ConnKind::Default,
-        Some("ssh") | Some("openssh") => ConnKind::Openssh,
-        Some("russh") | Some("paramiko") => ConnKind::Russh,
-        Some("local") => ConnKind::Local,
+    let connection = match r.string(&["ansible_connection"])?.as_deref() {
+        None | Some("smart") => None,
+        Some("ssh") | Some("openssh") => Some(Transport::Openssh),
+        Some("russh") | Some("paramiko") => Some(Transport::Russh),
+        Some("local") => Some(Transport::Local),
         Some(other) => {
             return Err(r.invalid(
                 "ansible_connection",
@@ -453,7 +311,7 @@ pub fn conn_vars(
     .any(|k| vars.get(*k).is_some_and(|v| !v.is_null()));
     Ok(ConnVars {
         explicit,
-        kind,
+        connection,
         address,
         port,
         user: r.string(&["ansible_user", "ansible_ssh_user"])?,

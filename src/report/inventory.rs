@@ -1,4 +1,5 @@
-//! `pgplay inventory --list / --host`: the JSON `ansible-inventory` prints for the same file.
+//! `pgplay inventory --list / --host / --graph`: what `ansible-inventory` prints for the same
+//! file (the inventory rendered, like every other output, in `report`).
 //!
 //! Same shape and order: `_meta.hostvars` with each host's merged variables, `all.children`
 //! starting with `ungrouped`, groups with their `hosts` and `children` lists (empty lists and
@@ -7,7 +8,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{GroupId, HostId, Inventory};
+use crate::inventory::{GroupId, HostId, Inventory};
 
 /// The whole inventory, as `ansible-inventory --list`; with `only` (`--limit`), just those
 /// hosts and the groups that hold one of them.
