@@ -32,11 +32,8 @@ pub(super) struct Session {
     pub jumps: Vec<Handle<Client>>,
 }
 
-/// Connect to `opts.address` directly, or through `opts.jump`.
-pub(super) async fn open(opts: &ConnectOptions) -> Result<Session, TransportError> {
-    if !opts.jump.is_empty() {
-        return super::jump::open(opts).await;
-    }
+/// Connect to `opts.address` directly (`jump.rs` goes through `opts.jump`).
+pub(super) async fn open_direct(opts: &ConnectOptions) -> Result<Session, TransportError> {
     let stream = tcp_connect(opts).await?;
     let handle = login(opts, stream).await?;
     Ok(Session {

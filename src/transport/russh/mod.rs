@@ -65,7 +65,7 @@ impl RusshConnection {
     /// Connect, verify the host key and authenticate, all within
     /// `opts.connect_timeout`.
     pub async fn connect(opts: &ConnectOptions) -> Result<RusshConnection, TransportError> {
-        let session = match tokio::time::timeout(opts.connect_timeout, connect::open(opts)).await {
+        let session = match tokio::time::timeout(opts.connect_timeout, open(opts)).await {
             Ok(result) => result?,
             Err(_) => {
                 let via = match opts.jump.len() {
@@ -375,6 +375,15 @@ impl Drop for CloseOnDrop {
 const STOP_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Run `command` on a fresh channel, feeding `input`, and wait until it ends (output ignored).
+/// Connect to `opts.address`: directly, or through the jump hosts of `opts.jump`.
+async fn open(opts: &ConnectOptions) -> Result<connect::Session, TransportError> {
+    if opts.jump.is_empty() {
+        connect::open_direct(opts).await
+    } else {
+        jump::open(opts).await
+    }
+}
+
 async fn run_to_end(handle: &Handle<Client>, command: String, input: Option<Vec<u8>>) {
     let Ok(channel) = handle.channel_open_session().await else {
         return;
