@@ -190,25 +190,6 @@ mod tests {
         split(s).unwrap_or_else(|e| panic!("{s}: {e}"))
     }
 
-    #[test]
-    fn splits_like_a_shell() {
-        assert_eq!(
-            words(r#"-o 'ProxyCommand=ssh -W %h:%p bastion' -o "User=a b" x\ y"#),
-            vec![
-                "-o",
-                "ProxyCommand=ssh -W %h:%p bastion",
-                "-o",
-                "User=a b",
-                "x y"
-            ]
-        );
-        assert_eq!(words(r#""a\"b\\c\d" '' "#), vec![r#"a"b\c\d"#, ""]);
-        assert!(split("-o 'x").is_err());
-        assert!(split("-o \"x").is_err());
-        assert!(split("x\\").is_err());
-        assert!(words("  ").is_empty());
-    }
-
     fn meanings(s: &str) -> Result<Vec<Meaning>, String> {
         parse(&words(s)).map(|o| o.into_iter().map(|o| o.meaning).collect())
     }
