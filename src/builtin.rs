@@ -8,6 +8,34 @@
 
 use std::path::PathBuf;
 
+/// How a built-in file is named in messages: `<builtin>/playbooks/pgsql-pitr.yml`.
+const MARK: &str = "<builtin>/";
+
+/// The name messages give a built-in file (`kind` "playbooks" or "templates").
+pub fn display(kind: &str, rel: &str) -> String {
+    format!("{MARK}{kind}/{rel}")
+}
+
+/// A file name as a reader finds it in pgplay's source tree: a built-in's without the mark
+/// (`playbooks/pgsql-pitr.yml`), any other as it is.
+pub fn place(file: &str) -> &str {
+    file.strip_prefix(MARK).unwrap_or(file)
+}
+
+/// The text of a file named as `display` names built-ins (for error snippets); `None` for
+/// any other name.
+pub fn text_of(file: &str) -> Option<&'static str> {
+    let rest = file.strip_prefix(MARK)?;
+    let (kind, rel) = rest.split_once('/')?;
+    match kind {
+        "playbooks" => rel
+            .strip_suffix(".yml")
+            .and_then(playbook)
+            .or_else(|| task_file(rel)),
+        other => self::file(other, rel),
+    }
+}
+
 /// Where a playbook (and its task files and templates) came from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -50,7 +78,7 @@ impl Source {
     pub fn task_file(&self, rel: &str) -> Result<(String, String), String> {
         match self {
             Source::Builtin => task_file(rel)
-                .map(|text| (format!("<builtin>/playbooks/{rel}"), text.to_string()))
+                .map(|text| (display("playbooks", rel), text.to_string()))
                 .ok_or_else(|| format!("no built-in task file '{rel}'")),
             Source::Dir(dir) => {
                 let path = dir.join(rel);

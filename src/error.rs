@@ -132,10 +132,15 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// The source line under a span with a caret, when the span names a readable file.
+/// The source line under a span with a caret, when the span names a readable file or a
+/// built-in one (compiled into the binary: shown from there).
 fn snippet(span: &Span) -> String {
-    let Ok(text) = std::fs::read_to_string(&*span.file) else {
-        return String::new();
+    let text = match crate::builtin::text_of(&span.file) {
+        Some(t) => t.to_string(),
+        None => match std::fs::read_to_string(&*span.file) {
+            Ok(t) => t,
+            Err(_) => return String::new(),
+        },
     };
     let Some(line) = text.lines().nth(span.line.saturating_sub(1)) else {
         return String::new();
@@ -164,4 +169,24 @@ pub fn did_you_mean<'a>(
         .filter(|(d, c)| *d <= 2.max(c.len() / 4) && *d < c.len())
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| format!("did you mean '{c}'?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_built_in_playbook_shows_its_line_too() {
+        let span = Span {
+            file: crate::builtin::display("playbooks", "node.yml").into(),
+            line: 3,
+            col: 3,
+        };
+        let text = Error::invalid(&span, "x", "something is wrong").render();
+        assert!(
+            text.contains("<builtin>/playbooks/node.yml:3:3")
+                && text.contains("3 | # node.yml — node-level tasks of Pigsty that pgplay runs."),
+            "{text}"
+        );
+    }
 }

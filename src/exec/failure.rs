@@ -105,12 +105,7 @@ pub(super) struct Place<'a>(pub &'a Span);
 
 impl fmt::Display for Place<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self
-            .0
-            .file
-            .strip_prefix("<builtin>/")
-            .unwrap_or(&self.0.file);
-        write!(f, "{file}:{}", self.0.line)
+        write!(f, "{}:{}", crate::builtin::place(&self.0.file), self.0.line)
     }
 }
 

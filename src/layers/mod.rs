@@ -42,7 +42,6 @@ const ORDER: &[&str] = &[
     "modules",   // what a task runs
     "pitr",      // PITR: typed pg_pitr, the job, the recovery window
     "inventory", // Pigsty inventory → frozen typed model
-    "builtin",   // playbooks and templates compiled into the binary
     "extra",     // -e values
     "template",  // minijinja and the Ansible filters
     "crontab",   // crontab lines
@@ -50,8 +49,9 @@ const ORDER: &[&str] = &[
     "transport", // russh, openssh, local
     "yaml",      // YAML 1.1 with positions
     "mask",      // secrets out of text
-    "base",      // small owners nothing else may copy: booleans, shell words, user, text checks
-    "layers",    // this test
+    "builtin", // playbooks and templates compiled into the binary (std only: errors show their lines)
+    "base",    // small owners nothing else may copy: booleans, shell words, user, text checks
+    "layers",  // this test
 ];
 
 /// A module of the crate, as its path from the root (`["modules", "copy"]`).

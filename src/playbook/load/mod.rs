@@ -39,7 +39,7 @@ pub fn load(name_or_path: &str) -> Result<Playbook> {
             .trim_end_matches(".yml")
             .trim_end_matches(".yaml");
         if let Some(text) = builtin::playbook(builtin_name) {
-            let display = format!("<builtin>/playbooks/{builtin_name}.yml");
+            let display = crate::builtin::display("playbooks", &format!("{builtin_name}.yml"));
             return load_source(builtin_name, &display, text, Source::Builtin);
         }
         let err = Error::usage(format!(
