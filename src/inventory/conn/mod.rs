@@ -23,9 +23,9 @@ mod variables;
 
 pub use variables::{Use, SSH_ARG_VARS, VARIABLES};
 
-use super::read::{get_bool, get_string, is_template, span_of};
+use super::read::{is_template, HostVars};
 use crate::base::user::expand_home;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::transport::ssh_args::{self, SshOption};
 use crate::transport::{BecomeMethod, Secret};
 use crate::yaml::{Node, Span};
@@ -142,26 +142,18 @@ impl ConnVars {
     }
 }
 
-/// Reads one host's variables, with the places they were set.
-struct Reader<'a> {
-    host: &'a Span,
-    vars: &'a Map<String, Value>,
-    nodes: &'a HashMap<String, Arc<Node>>,
+/// What only connection variables need of the one reader: literal values (a template is
+/// refused: it would be used as written), read by Ansible's alias lists.
+trait ConnReads {
+    fn literal(&self, names: &[&str]) -> Result<Option<(String, String)>>;
+    fn text(&self, names: &[&str]) -> Result<Option<String>>;
+    fn secret(&self, names: &[&str]) -> Result<Option<Secret>>;
+    fn words(&self, names: &[&str]) -> Result<Option<Vec<String>>>;
+    fn seconds(&self, names: &[&str]) -> Result<Option<Duration>>;
+    fn become_vars(&self, method: &str) -> Result<BecomeVars>;
 }
 
-impl Reader<'_> {
-    fn invalid(&self, key: &str, message: String) -> Error {
-        Error::invalid(span_of(self.nodes, key, self.host), key, message)
-    }
-
-    /// The last set of `names` (Ansible's alias order) and its value.
-    fn last<'n>(&self, names: &[&'n str]) -> Option<(&'n str, &Value)> {
-        names
-            .iter()
-            .rev()
-            .find_map(|n| self.vars.get(*n).filter(|v| !v.is_null()).map(|v| (*n, v)))
-    }
-
+impl ConnReads for HostVars<'_> {
     /// A literal string (a template is refused: it would be used as written).
     fn literal(&self, names: &[&str]) -> Result<Option<(String, String)>> {
         let Some((name, value)) = self.last(names) else {
@@ -177,13 +169,13 @@ impl Reader<'_> {
                 )
                 .with_hint("write the value itself (for a password, or use -k / -K)"));
         }
-        match get_string(self.vars, self.nodes, self.host, name)? {
+        match self.opt_string(name)? {
             Some(s) => Ok(Some((name.to_string(), s))),
             None => Ok(None),
         }
     }
 
-    fn string(&self, names: &[&str]) -> Result<Option<String>> {
+    fn text(&self, names: &[&str]) -> Result<Option<String>> {
         Ok(self.literal(names)?.map(|(_, s)| s))
     }
 
@@ -220,8 +212,8 @@ impl Reader<'_> {
         let own = |what: &str| format!("ansible_{method}_{what}");
         let (user, exe, flags, pass) = (own("user"), own("exe"), own("flags"), own("pass"));
         Ok(BecomeVars {
-            user: self.string(&["ansible_become_user", &user])?,
-            exe: self.string(&["ansible_become_exe", &exe])?,
+            user: self.text(&["ansible_become_user", &user])?,
+            exe: self.text(&["ansible_become_exe", &exe])?,
             flags: self.words(&["ansible_become_flags", &flags])?,
             password: self.secret(&["ansible_become_password", "ansible_become_pass", &pass])?,
         })
@@ -235,8 +227,8 @@ pub fn conn_vars(
     vars: &Map<String, Value>,
     nodes: &HashMap<String, Arc<Node>>,
 ) -> Result<ConnVars> {
-    let r = Reader { host, vars, nodes };
-    let connection = match r.string(&["ansible_connection"])?.as_deref() {
+    let r = HostVars { vars, nodes, host };
+    let connection = match r.text(&["ansible_connection"])?.as_deref() {
         None | Some("smart") => None,
         Some("ssh") | Some("openssh") => Some(Transport::Openssh),
         Some("russh") | Some("paramiko") => Some(Transport::Russh),
@@ -265,12 +257,12 @@ pub fn conn_vars(
         }
     };
     let address = r
-        .string(&["ansible_host", "ansible_ssh_host"])?
+        .text(&["ansible_host", "ansible_ssh_host"])?
         .unwrap_or_else(|| name.to_string());
     let key_file = r
-        .string(&["ansible_private_key_file", "ansible_ssh_private_key_file"])?
+        .text(&["ansible_private_key_file", "ansible_ssh_private_key_file"])?
         .map(|p| expand_home(&p));
-    let become_method = r.string(&["ansible_become_method"])?;
+    let become_method = r.text(&["ansible_become_method"])?;
     if let Some(m) = &become_method {
         if m != "sudo" && m != "su" {
             return Err(r.invalid(
@@ -282,7 +274,7 @@ pub fn conn_vars(
     let host_key_checking =
         match r.last(&["ansible_host_key_checking", "ansible_ssh_host_key_checking"]) {
             None => None,
-            Some((key, _)) => Some(get_bool(vars, nodes, host, key, true)?),
+            Some((key, _)) => Some(r.bool(key, true)?),
         };
     let mut ssh_args = Vec::new();
     for var in SSH_ARG_VARS {
@@ -314,10 +306,10 @@ pub fn conn_vars(
         connection,
         address,
         port,
-        user: r.string(&["ansible_user", "ansible_ssh_user"])?,
+        user: r.text(&["ansible_user", "ansible_ssh_user"])?,
         key_file,
-        known_hosts: r.string(&["pgplay_known_hosts"])?.map(|p| expand_home(&p)),
-        r#become: get_bool(vars, nodes, host, "ansible_become", false)?,
+        known_hosts: r.text(&["pgplay_known_hosts"])?.map(|p| expand_home(&p)),
+        r#become: r.bool("ansible_become", false)?,
         become_method,
         password: r.secret(&[
             "ansible_password",
@@ -328,8 +320,8 @@ pub fn conn_vars(
         su: r.become_vars("su")?,
         timeout: r.seconds(&["ansible_timeout", "ansible_ssh_timeout"])?,
         host_key_checking,
-        ssh_executable: r.string(&["ansible_ssh_executable"])?,
-        pkcs11_provider: r.string(&["ansible_ssh_pkcs11_provider"])?,
+        ssh_executable: r.text(&["ansible_ssh_executable"])?,
+        pkcs11_provider: r.text(&["ansible_ssh_pkcs11_provider"])?,
         ssh_args,
     })
 }

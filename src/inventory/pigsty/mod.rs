@@ -22,9 +22,8 @@ use serde_json::{Map, Value};
 pub use pg::{PgRole, PgVars};
 pub use repo::{check_repo_with, DEFAULT_REPOS, REPO_KEYS};
 
-use super::read::{get_bool, is_template};
+use super::read::{is_template, HostVars};
 use super::Problem;
-use crate::base::truth::boolean as as_bool;
 use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
 use crate::yaml::{Node, Span};
@@ -40,70 +39,6 @@ pub struct Domain {
     pub pg: Option<PgVars>,
 }
 
-/// One host's variables being read, with where each was set (for errors).
-pub(super) struct Ctx<'a> {
-    pub vars: &'a Map<String, Value>,
-    pub nodes: &'a HashMap<String, Arc<Node>>,
-    pub host: &'a Span,
-}
-
-impl Ctx<'_> {
-    pub(super) fn span(&self, key: &str) -> &Span {
-        self.nodes.get(key).map(|n| &n.span).unwrap_or(self.host)
-    }
-
-    pub(super) fn templated(&self, key: &str) -> bool {
-        matches!(self.vars.get(key), Some(Value::String(s)) if crate::base::text::contains_template(s))
-    }
-
-    pub(super) fn string(&self, key: &str, default: &str) -> Result<String> {
-        match self.vars.get(key) {
-            None | Some(Value::Null) => Ok(default.to_string()),
-            Some(Value::String(s)) => Ok(s.clone()),
-            Some(Value::Number(n)) => Ok(n.to_string()),
-            Some(v) => Err(Error::invalid(
-                self.span(key),
-                key,
-                format!("expected a string, found {v}"),
-            )),
-        }
-    }
-
-    pub(super) fn bool(&self, key: &str, default: bool) -> Result<bool> {
-        match self.vars.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(_) if self.templated(key) => Ok(default),
-            Some(v) => as_bool(v).ok_or_else(|| {
-                Error::invalid(
-                    self.span(key),
-                    key,
-                    format!("expected true or false, found {v}"),
-                )
-            }),
-        }
-    }
-
-    pub(super) fn uint(&self, key: &str, default: u64, max: u64) -> Result<u64> {
-        let v = match self.vars.get(key) {
-            None | Some(Value::Null) => return Ok(default),
-            Some(_) if self.templated(key) => return Ok(default),
-            Some(v) => v,
-        };
-        let n = match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        n.filter(|n| *n <= max).ok_or_else(|| {
-            Error::invalid(
-                self.span(key),
-                key,
-                format!("expected a whole number from 0 to {max}, found {v}"),
-            )
-        })
-    }
-}
-
 impl Domain {
     /// The typed view, and the problems found (each part read on its own: a wrong
     /// `node_crontab` leaves the PostgreSQL view usable, and the other way round).
@@ -117,7 +52,8 @@ impl Domain {
             problems.push(Problem::new(e, host, &[]));
             Vec::new()
         });
-        let node_crontab_overwrite = get_bool(vars, nodes, host, "node_crontab_overwrite", true)
+        let node_crontab_overwrite = HostVars { vars, nodes, host }
+            .bool("node_crontab_overwrite", true)
             .unwrap_or_else(|e| {
                 problems.push(Problem::new(e, host, &[]));
                 true

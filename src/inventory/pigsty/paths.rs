@@ -3,14 +3,14 @@
 
 use serde_json::Value;
 
-use super::Ctx;
 use crate::error::{Error, Result};
+use crate::inventory::read::HostVars;
 
 /// Path variables that reach pgbackrest.conf, scripts and commands: each must be an absolute,
 /// clean path of plain characters, so that no value can add a line, a section or a word.
 pub(super) const PATH_VARS: &[&str] = &["pg_data", "pg_bin_dir", "pgbackrest_log_dir"];
 
-pub(super) fn check_path_var(c: &Ctx<'_>, key: &str) -> Result<()> {
+pub(super) fn check_path_var(c: &HostVars<'_>, key: &str) -> Result<()> {
     let value = match c.vars.get(key) {
         None | Some(Value::Null) => return Ok(()),
         Some(_) if c.templated(key) => return Ok(()),

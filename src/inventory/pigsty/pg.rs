@@ -12,9 +12,9 @@ use serde_json::{Map, Value};
 
 use super::paths::{check_path_var, is_user_name, PATH_VARS};
 use super::repo::repo_of;
-use super::Ctx;
 use crate::crontab;
 use crate::error::{did_you_mean, Error, Result};
+use crate::inventory::read::HostVars;
 use crate::inventory::Problem;
 use crate::yaml::{Kind, Node, Span};
 
@@ -79,7 +79,7 @@ impl PgVars {
         nodes: &HashMap<String, Arc<Node>>,
         problems: &mut Vec<Problem>,
     ) -> Result<Option<PgVars>> {
-        let c = Ctx { vars, nodes, host };
+        let c = HostVars { vars, nodes, host };
         let cluster = match vars.get("pg_cluster") {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
@@ -171,7 +171,7 @@ impl PgVars {
 }
 
 /// `pg_crontab`: the dbsu's own crontab lines (no user field).
-fn pg_crontab(c: &Ctx<'_>) -> Result<Vec<String>> {
+fn pg_crontab(c: &HostVars<'_>) -> Result<Vec<String>> {
     let Some(node) = c.nodes.get("pg_crontab") else {
         return Ok(Vec::new());
     };

@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use super::Ctx;
 use crate::error::{did_you_mean, Error, Result};
+use crate::inventory::read::HostVars;
 use crate::yaml::Span;
 
 /// pgBackRest repository options, without the `repoN-` prefix, `-` written as `_`.
@@ -88,7 +88,7 @@ pub const REPO_KEYS: &[&str] = &[
 pub const DEFAULT_REPOS: &[&str] = &["local", "minio"];
 
 /// The chosen repository's definition, checked.
-pub(super) fn repo_of(c: &Ctx<'_>, method: &str) -> Result<Map<String, Value>> {
+pub(super) fn repo_of(c: &HostVars<'_>, method: &str) -> Result<Map<String, Value>> {
     let vars = c.vars;
     let repos = match vars.get("pgbackrest_repo") {
         None | Some(Value::Null) => {
@@ -140,7 +140,7 @@ pub(super) fn repo_of(c: &Ctx<'_>, method: &str) -> Result<Map<String, Value>> {
 }
 
 /// The span of a key inside the chosen repository definition, when it was written in YAML.
-fn repo_key_span(c: &Ctx<'_>, method: &str, key: &str) -> Span {
+fn repo_key_span(c: &HostVars<'_>, method: &str, key: &str) -> Span {
     let inside = c
         .nodes
         .get("pgbackrest_repo")
@@ -155,7 +155,7 @@ fn repo_key_span(c: &Ctx<'_>, method: &str, key: &str) -> Span {
     inside.unwrap_or_else(|| c.span("pgbackrest_repo").clone())
 }
 
-fn check_repo(c: &Ctx<'_>, method: &str, repo: &Map<String, Value>) -> Result<()> {
+fn check_repo(c: &HostVars<'_>, method: &str, repo: &Map<String, Value>) -> Result<()> {
     check_repo_with(repo, &format!("pgbackrest_repo.{method}"), &|key| {
         repo_key_span(c, method, key)
     })
