@@ -134,20 +134,20 @@ mod tests {
     fn a_transport_error_of_the_own_host_leaves_the_host_out() {
         let refused = TransportError::Unreachable {
             host: "db1".into(),
-            address: "10.0.0.1".into(),
+            address: "127.0.0.21".into(),
             port: 22,
             reason: "Connection refused".into(),
         };
         let own = Cause::transport(refused.clone(), "db1");
         assert_eq!(
             own.text().as_deref(),
-            Some("cannot connect to 10.0.0.1 port 22: Connection refused")
+            Some("cannot connect to 127.0.0.21 port 22: Connection refused")
         );
         // Delegated to another host: which one is part of the story.
         let other = Cause::transport(refused, "db2");
         assert_eq!(
             other.text().as_deref(),
-            Some("db1: cannot connect to 10.0.0.1 port 22: Connection refused")
+            Some("db1: cannot connect to 127.0.0.21 port 22: Connection refused")
         );
         let local = TransportError::channel("localhost", ChannelFault::NotStarted, "no sh");
         assert_eq!(

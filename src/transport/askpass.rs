@@ -111,9 +111,9 @@ mod tests {
 
     #[test]
     fn answers_only_its_own_password_prompt() {
-        let ok = ["alice@db1", "alice@10.0.0.5"];
+        let ok = ["alice@db1", "alice@127.0.0.25"];
         assert!(is_password_prompt("alice@db1's password: ", &ok));
-        assert!(is_password_prompt("(alice@10.0.0.5) Password: ", &ok));
+        assert!(is_password_prompt("(alice@127.0.0.25) Password: ", &ok));
         assert!(!is_password_prompt("root@bastion's password: ", &ok));
         assert!(!is_password_prompt("alice@db1's password for sudo: ", &ok));
         assert!(!is_password_prompt(

@@ -82,11 +82,11 @@ mod tests {
     #[test]
     fn jump_hosts() {
         assert_eq!(
-            parse_jump("root@10.0.0.1:2222,ssh://b@[::1]:23,gw").ok(),
+            parse_jump("root@127.0.0.21:2222,ssh://b@[::1]:23,gw").ok(),
             Some(vec![
                 JumpHost {
                     user: Some("root".into()),
-                    host: "10.0.0.1".into(),
+                    host: "127.0.0.21".into(),
                     port: 2222
                 },
                 JumpHost {

@@ -211,7 +211,7 @@ mod tests {
     fn user_arguments_sit_between_the_inventory_and_the_defaults() {
         let opts = ConnectOptions {
             host: "db1".into(),
-            address: "10.0.0.5".into(),
+            address: "127.0.0.25".into(),
             user: "alice".into(),
             password: Some(crate::transport::Secret::new("pw-never-in-argv")),
             ssh_args: vec!["-o".into(), "StrictHostKeyChecking=no".into()],
