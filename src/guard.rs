@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::inventory::{HostId, Inventory};
-use crate::pitr::{Job, Member, Pitr};
+use crate::pg::pitr::{Job, Member, Pitr};
 use crate::playbook::{Play, Playbook, TaskId};
 use crate::template::Renderer;
 
@@ -101,9 +101,10 @@ fn primary_of(inv: &Inventory, cluster: &str) -> Option<String> {
     inv.hosts
         .iter()
         .find(|h| {
-            h.domain.pg.as_ref().is_some_and(|p| {
-                p.cluster == cluster && p.role == crate::inventory::PgRole::Primary
-            })
+            h.domain
+                .pg
+                .as_ref()
+                .is_some_and(|p| p.cluster == cluster && p.role == crate::pg::PgRole::Primary)
         })
         .map(|h| h.name.clone())
 }
@@ -129,7 +130,7 @@ fn needs_primary(
                 .and_then(crate::base::truth::boolean)
                 .unwrap_or(false);
             let e = clusters.entry(pg.cluster.clone()).or_default();
-            e.0 |= pg.role == crate::inventory::PgRole::Primary || patroni;
+            e.0 |= pg.role == crate::pg::PgRole::Primary || patroni;
             e.1.push(format!("{} ({})", host.name, pg.role.as_str()));
         }
     }

@@ -184,7 +184,7 @@ fn variables(pb: &Playbook) -> Result<String> {
             .unwrap_or_default();
         out.push_str(&format!("  {name:24} {about}{default}\n"));
         if name == "pg_pitr" {
-            for (field, about) in crate::pitr::spec::FIELDS {
+            for (field, about) in crate::pg::pitr::spec::FIELDS {
                 out.push_str(&format!("    {field:22} {about}\n"));
             }
         }

@@ -1,7 +1,7 @@
 //! What a run reads, and validation scoped to it.
 //!
 //! A real inventory has corners a given run never touches, so a wrong typed variable
-//! (`inventory::Problem`) is refused only when a selected task reads it on a host in play —
+//! (`vars::Problem`) is refused only when a selected task reads it on a host in play —
 //! before the first connection — and is a warning, printed once, everywhere else. A wrong
 //! connection variable of a host in play is always refused: the run connects to it.
 //!
@@ -19,10 +19,11 @@ use serde_json::{Map, Value};
 use crate::base::text::contains_template;
 use crate::builtin::{self, Source};
 use crate::error::Result;
-use crate::inventory::{HostId, Inventory, Problem};
+use crate::inventory::{HostId, Inventory};
 use crate::modules::Module;
 use crate::playbook::{Play, Playbook, Task, TaskId};
 use crate::template::Renderer;
+use crate::vars::Problem;
 
 /// The variable names a play's selected tasks read.
 #[derive(Debug, Default)]

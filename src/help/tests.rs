@@ -28,7 +28,7 @@ fn pitr_help_shows_tags_every_pg_pitr_field_and_examples() {
     ] {
         assert!(h.contains(needle), "{needle:?} missing:\n{h}");
     }
-    for key in crate::pitr::spec::KEYS {
+    for key in crate::pg::pitr::spec::KEYS {
         assert!(
             h.contains(&format!("\n    {key} ")),
             "pg_pitr.{key} missing:\n{h}"
@@ -38,8 +38,11 @@ fn pitr_help_shows_tags_every_pg_pitr_field_and_examples() {
 
 #[test]
 fn every_pg_pitr_key_is_described_once_in_order() {
-    let described: Vec<&str> = crate::pitr::spec::FIELDS.iter().map(|(k, _)| *k).collect();
-    assert_eq!(described, crate::pitr::spec::KEYS);
+    let described: Vec<&str> = crate::pg::pitr::spec::FIELDS
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(described, crate::pg::pitr::spec::KEYS);
 }
 
 #[test]

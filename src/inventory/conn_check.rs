@@ -12,9 +12,10 @@
 use std::collections::HashSet;
 
 use super::conn::{ConnVars, Transport, Use, VARIABLES};
-use super::{HostId, Inventory, Problem};
+use super::{HostId, Inventory};
 use crate::error::{did_you_mean, Error, Result};
 use crate::transport::ssh_args::Meaning;
+use crate::vars::Problem;
 
 /// What russh does with ssh options itself (for messages).
 const RUSSH_OPTIONS: &str = "ProxyJump/-J, StrictHostKeyChecking, UserKnownHostsFile, \

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{conn, ConnVars, Domain, Group, GroupId, Host, HostId, Inventory, Problem};
+use super::{conn, ConnVars, Group, GroupId, Host, HostId, Inventory};
 use crate::error::{did_you_mean, Error, Result};
+use crate::pg::Domain;
+use crate::vars::Problem;
 use crate::yaml::{self, Kind, Node, Span};
 
 const GROUP_KEYS: &[&str] = &["hosts", "vars", "children"];

@@ -3,19 +3,17 @@
 //! Loading (`load.rs`) walks `all: {vars, hosts, children}` recursively; variables are then
 //! merged per host with Ansible's precedence (all < parent group < child group < host < -e,
 //! groups of equal depth by name), and the Pigsty variables pgplay acts on are typed and
-//! checked (`pigsty/`, connection variables `conn.rs`, checked against the transport a run
-//! uses by `conn_check.rs`); a wrong one is kept as a `Problem` that the run refuses if it reads
-//! the variable (`problem.rs`). Nothing mutates an `Inventory` after loading;
+//! checked (`crate::pg::vars`, connection variables `conn/`, checked against the transport a run
+//! uses by `conn_check.rs`); a wrong one is kept as a `crate::vars::Problem` that the run
+//! refuses if it reads the variable. Nothing mutates an `Inventory` after loading;
 //! per-run state lives in the executor.
 
 mod conn;
 mod conn_check;
-pub mod de;
 mod load;
 mod pattern;
-mod pigsty;
-mod problem;
-mod read;
+#[cfg(test)]
+mod pg_tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,9 +24,9 @@ pub use conn::{BecomeVars, ConnVars, SshArgVar, Transport, Use, VARIABLES};
 pub use conn_check::check as check_connections;
 pub use load::{load, load_many, load_str};
 pub use pattern::select;
-pub use pigsty::{check_repo_with, Domain, PgRole, PgVars, DEFAULT_REPOS, REPO_KEYS};
-pub use problem::Problem;
 
+use crate::pg::Domain;
+use crate::vars::Problem;
 use crate::yaml::{Node, Span};
 
 /// Index of a host in `Inventory::hosts`.

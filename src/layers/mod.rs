@@ -40,11 +40,11 @@ const ORDER: &[&str] = &[
     "plan",      // the DAG of (task, host)
     "playbook",  // YAML → plays of typed tasks
     "modules",   // what a task runs
-    "pitr",      // PITR: typed pg_pitr, the job, the recovery window
     "inventory", // Pigsty inventory → frozen typed model
     "extra",     // -e values
     "template",  // minijinja and the Ansible filters
-    "crontab",   // crontab lines
+    "pg",        // the Pigsty/PostgreSQL domain: typed variables, crontab lines, PITR
+    "vars",      // a variable with its place: typed readers, serde over YAML, problems
     "error",     // the one error type and its renderer
     "transport", // russh, openssh, local
     "yaml",      // YAML 1.1 with positions

@@ -137,7 +137,7 @@ impl Module {
     /// covers them: `scope.rs`).
     pub fn implicit_reads(self) -> &'static [&'static str] {
         match self {
-            Module::Pitr => crate::pitr::READS,
+            Module::Pitr => crate::pg::pitr::READS,
             Module::PgLeader => &[
                 "pg_cluster",
                 "pg_port",

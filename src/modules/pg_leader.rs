@@ -89,7 +89,7 @@ pub struct Args {}
 
 pub async fn run(ctx: &Ctx<'_>, _args: Args) -> Result<Outcome, Failure> {
     // the member's identity and settings, read as the PITR reads them
-    let m = crate::pitr::Member::from_vars(ctx.vars).map_err(Failure::Args)?;
+    let m = crate::pg::pitr::Member::from_vars(ctx.vars).map_err(Failure::Args)?;
     let me = m.address.as_str();
     let script = format!(
         r#"{api}cd /

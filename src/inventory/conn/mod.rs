@@ -23,11 +23,11 @@ mod variables;
 
 pub use variables::{Use, SSH_ARG_VARS, VARIABLES};
 
-use super::read::{is_template, HostVars};
 use crate::base::user::expand_home;
 use crate::error::Result;
 use crate::transport::ssh_args::{self, SshOption};
 use crate::transport::{BecomeMethod, Secret};
+use crate::vars::{is_template, HostVars};
 use crate::yaml::{Node, Span};
 
 /// How a host is reached: the one answer of `-c`, ansible.cfg's `transport` and a host's

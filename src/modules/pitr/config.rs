@@ -4,7 +4,7 @@
 //! shows the diff.
 
 use super::{no_preflight, put_as_dbsu, settled, skip, Ctx, Failure, Job, Outcome};
-use crate::pitr::Target;
+use crate::pg::pitr::Target;
 use crate::transport::{join_argv, quote};
 
 pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {

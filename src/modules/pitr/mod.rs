@@ -1,5 +1,5 @@
 //! `pitr`: the steps of a point-in-time recovery on one member, each a thin layer over the
-//! domain in `crate::pitr` (which decides; these run the commands and read back).
+//! domain in `crate::pg::pitr` (which decides; these run the commands and read back).
 //!
 //! `step:` is one of `preflight`, `pause`, `stop_patroni`, `stop`, `config`, `backup`,
 //! `restore`, `recovery`, `verify`, `etcd`, `start`, `resume`, `cleanup`, `discard`
@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use super::args::required;
 use super::{Ctx, Failure, Outcome};
-use crate::pitr::{Job, Member, Pitr, Timeline};
+use crate::pg::pitr::{Job, Member, Pitr, Timeline};
 use crate::transport::{quote, ExecOutput};
 
 #[derive(Debug, serde::Deserialize)]

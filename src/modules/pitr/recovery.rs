@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::{
     as_dbsu, env, kv, rerun, sh, skip, stderr, stdout, stuck, Ctx, Failure, Job, Outcome, PSQL,
 };
-use crate::pitr::{Action, Target};
+use crate::pg::pitr::{Action, Target};
 
 /// The log lines that tell how recovery went.
 const WATCH: &str = "recovery stopping|pausing at the end of recovery|shutdown at recovery target|archive recovery complete|selected new timeline ID|FATAL|PANIC|database system is ready to accept|consistent recovery state reached|redo done|last completed transaction";

@@ -10,7 +10,7 @@ use super::{
     as_dbsu, env, no_preflight, put_as_dbsu, rerun, sections, settled, sh, skip, stderr, stdout,
     stuck, Ctx, Failure, Job, Outcome,
 };
-use crate::pitr::job::rewrite_auto_conf;
+use crate::pg::pitr::job::rewrite_auto_conf;
 use crate::transport::join_argv;
 
 pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {

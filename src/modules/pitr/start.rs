@@ -13,8 +13,8 @@ use super::{
     backup, env, kv, rerun, sh, skip, stderr, stdout, stuck, Ctx, Failure, Job, Outcome, PSQL,
     WAIT_READY,
 };
-use crate::inventory::PgRole;
-use crate::pitr::job::rewrite_auto_conf;
+use crate::pg::pitr::job::rewrite_auto_conf;
+use crate::pg::PgRole;
 use crate::transport::{join_argv, quote};
 
 pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
@@ -90,7 +90,7 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
     // this time promoting.
     if !running && m.contains_key("signal") {
         let mut settings: Vec<(String, String)> = Vec::new();
-        if job.pitr.target != crate::pitr::Target::Latest {
+        if job.pitr.target != crate::pg::pitr::Target::Latest {
             settings.push(("recovery_target_action".into(), "promote".into()));
         }
         let keep = auto.to_string();
@@ -107,7 +107,7 @@ echo "==auto"; cat "$DATA/postgresql.auto.conf" 2>/dev/null
             }
         }
         for (k, v) in &settings {
-            content.push_str(&format!("{k} = {}\n", crate::pitr::job::pg_quote(v)));
+            content.push_str(&format!("{k} = {}\n", crate::pg::pitr::job::pg_quote(v)));
         }
         write_auto(ctx, job, &content).await?;
         let launch = format!(

@@ -18,7 +18,7 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
     // Only a recovery to the latest point needs what was written after the preflight (which
     // archived the primary's WAL already); a target in the past is in the archive by now.
     let flush =
-        !job.clone && job.member.is_primary() && job.pitr.target == crate::pitr::Target::Latest;
+        !job.clone && job.member.is_primary() && job.pitr.target == crate::pg::pitr::Target::Latest;
     let script = format!(
         r#"{env}
 pid=$(pg_pid "$DATA")

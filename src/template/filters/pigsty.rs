@@ -9,7 +9,7 @@ use minijinja::{Error, ErrorKind};
 
 /// pgplay's own: the user field of an /etc/crontab line (`00 01 * * * postgres cmd` → postgres).
 pub(super) fn cron_user(line: String) -> Result<String, Error> {
-    crate::crontab::parse_line(&line, true)
+    crate::pg::crontab::parse_line(&line, true)
         .map(|entry| entry.user)
         .map_err(|e| {
             Error::new(

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::{env, kv, rerun, sh, skip, stderr, stdout, stuck, Ctx, Failure, Outcome, PSQL};
 use crate::modules::patroni_api;
-use crate::pitr::window;
-use crate::pitr::{Job, Target, DEFAULT_SEG_SIZE};
+use crate::pg::pitr::window;
+use crate::pg::pitr::{Job, Target, DEFAULT_SEG_SIZE};
 use crate::transport::quote;
 
 mod repository;
@@ -175,7 +175,7 @@ pub async fn run(ctx: &Ctx<'_>, job: &Job) -> Result<Outcome, Failure> {
         "timeline",
         format!(
             "{} — {}",
-            crate::pitr::job::timeline_words(decision.timeline, decision.timeline_id),
+            crate::pg::pitr::job::timeline_words(decision.timeline, decision.timeline_id),
             decision.why_timeline
         ),
     );

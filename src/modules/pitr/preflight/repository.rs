@@ -4,9 +4,9 @@
 
 use super::super::{env, sections, sh, stderr, stdout, Ctx, Failure};
 use super::Probe;
-use crate::pitr::wal::{parse_dump, parse_history, Archive, DUMP_FILTER};
-use crate::pitr::window::{self, Dumps};
-use crate::pitr::{info::StanzaInfo, Job, Segment};
+use crate::pg::pitr::wal::{parse_dump, parse_history, Archive, DUMP_FILTER};
+use crate::pg::pitr::window::{self, Dumps};
+use crate::pg::pitr::{info::StanzaInfo, Job, Segment};
 use crate::transport::quote;
 
 type Repo = (Result<StanzaInfo, String>, Vec<Archive>, Dumps);

@@ -4,10 +4,10 @@
 
 use super::segments::family_after;
 use super::Dumps;
-use crate::pitr::info::Backup;
-use crate::pitr::spec::Target;
-use crate::pitr::wal::{Archive, XactEnd};
-use crate::pitr::Lsn;
+use crate::pg::pitr::info::Backup;
+use crate::pg::pitr::spec::Target;
+use crate::pg::pitr::wal::{Archive, XactEnd};
+use crate::pg::pitr::Lsn;
 
 /// Facts about one timeline's own piece of history, from the dumps.
 #[derive(Clone, Debug, Default)]

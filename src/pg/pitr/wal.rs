@@ -222,7 +222,7 @@ pub const DUMP_FILTER: &str = r#"NR==1{print "first " $0} /^rmgr: Transaction/ &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pitr::DEFAULT_SEG_SIZE;
+    use crate::pg::pitr::DEFAULT_SEG_SIZE;
 
     #[test]
     fn history_files() {

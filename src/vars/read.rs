@@ -1,6 +1,6 @@
 //! Reading one typed value out of a host's merged variables, refused at the place it was set:
 //! `HostVars`, the one reader the connection variables (`conn/`, which adds its literal and
-//! alias readings) and Pigsty's variables (`pigsty/`) share. A value that is still a
+//! alias readings) and Pigsty's variables (`pg::vars`) share. A value that is still a
 //! template is not judged here: it is checked when it is rendered.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::yaml::{Node, Span};
 
 /// One host's variables being read, with where each was set (for errors): the one reader
-/// the connection variables (`conn/`) and Pigsty's variables (`pigsty/`) share.
+/// the connection variables (`conn/`) and Pigsty's variables (`pg::vars`) share.
 pub struct HostVars<'a> {
     pub vars: &'a Map<String, Value>,
     pub nodes: &'a HashMap<String, Arc<Node>>,

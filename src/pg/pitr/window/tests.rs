@@ -1,7 +1,7 @@
 use super::*;
-use crate::pitr::info::tests::PG_META;
-use crate::pitr::wal::{parse_history, Archive};
-use crate::pitr::DEFAULT_SEG_SIZE;
+use crate::pg::pitr::info::tests::PG_META;
+use crate::pg::pitr::wal::{parse_history, Archive};
+use crate::pg::pitr::DEFAULT_SEG_SIZE;
 
 fn pitr(yaml: &str) -> Pitr {
     let node = crate::yaml::load("t", yaml).unwrap_or_else(|e| panic!("{}", e.message));

@@ -1,9 +1,9 @@
-//! Pigsty's variables, typed: the home of the domain pgplay acts on, as the inventory says it.
+//! Pigsty's variables, typed: the domain pgplay acts on, as the inventory says it.
 //!
 //! Pigsty's domain variables (`node_crontab`, `node_crontab_overwrite`, the PostgreSQL
 //! identity `pg.rs`, the pgBackRest repository `repo.rs`, the paths and user names that
 //! reach files and commands `paths.rs`) are read from a host's merged variables into Rust
-//! types here, once, at load time (connection variables: `conn.rs`; `pg_pitr`: `crate::pitr`,
+//! types here, once, at load time (connection variables: `inventory/conn/`; `pg_pitr`: `pg::pitr`,
 //! which reads it per run). A wrong type or value is kept as a `Problem`, refused before any
 //! host is touched when the run reads it, with the file, line and key where it was set.
 //! Values that still contain a template (`{{ ... }}`) are checked when rendered instead.
@@ -11,8 +11,6 @@
 mod paths;
 mod pg;
 mod repo;
-#[cfg(test)]
-mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,10 +20,10 @@ use serde_json::{Map, Value};
 pub use pg::{PgRole, PgVars};
 pub use repo::{check_repo_with, DEFAULT_REPOS, REPO_KEYS};
 
-use super::read::{is_template, HostVars};
-use super::Problem;
-use crate::crontab::{self, CronEntry};
 use crate::error::{Error, Result};
+use crate::pg::crontab::{self, CronEntry};
+use crate::vars::Problem;
+use crate::vars::{is_template, HostVars};
 use crate::yaml::{Node, Span};
 
 /// Pigsty domain variables, typed.

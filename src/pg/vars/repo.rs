@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{did_you_mean, Error, Result};
-use crate::inventory::read::HostVars;
+use crate::vars::HostVars;
 use crate::yaml::Span;
 
 /// pgBackRest repository options, without the `repoN-` prefix, `-` written as `_`.

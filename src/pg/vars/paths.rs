@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::inventory::read::HostVars;
+use crate::vars::HostVars;
 
 /// Path variables that reach pgbackrest.conf, scripts and commands: each must be an absolute,
 /// clean path of plain characters, so that no value can add a line, a section or a word.

@@ -2,7 +2,7 @@
 //! can be read straight from YAML while errors keep the file, line, column and key path.
 //!
 //! Why a hand-written one: a structured variable of the inventory (`pg_pitr`, read into
-//! `pitr::spec`'s typed `Raw`) is refused at the place it was written, key by key
+//! `pg::pitr::spec`'s typed `Raw`) is refused at the place it was written, key by key
 //! (`pg_pitr.tme` at `inventory.yml:12:7`, "did you mean 'time'"), and read with the meaning
 //! Ansible gives its values — no YAML crate's deserializer keeps our positions or Ansible's
 //! leniency. Scalars keep the YAML 1.1 meaning the loader gave them; on top of that, like

@@ -12,10 +12,10 @@ use serde_json::{Map, Value};
 
 use super::paths::{check_path_var, is_user_name, PATH_VARS};
 use super::repo::repo_of;
-use crate::crontab;
 use crate::error::{did_you_mean, Error, Result};
-use crate::inventory::read::HostVars;
-use crate::inventory::Problem;
+use crate::pg::crontab;
+use crate::vars::HostVars;
+use crate::vars::Problem;
 use crate::yaml::{Kind, Node, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

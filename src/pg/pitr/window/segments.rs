@@ -3,9 +3,9 @@
 //! until one shows.
 
 use super::Dumps;
-use crate::pitr::info::Backup;
-use crate::pitr::wal::Archive;
-use crate::pitr::{Lsn, Segment};
+use crate::pg::pitr::info::Backup;
+use crate::pg::pitr::wal::Archive;
+use crate::pg::pitr::{Lsn, Segment};
 
 /// Which segments preflight summarises for a backup: for every timeline the backup can lead
 /// to, its last two segments (where its history ends) and, for a branch, the parent's

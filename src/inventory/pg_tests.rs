@@ -1,6 +1,7 @@
-//! The typed PostgreSQL view of a host: what passes, and what is refused with its place.
+//! The typed PostgreSQL view of a host (`pg::vars`) as loading an inventory builds it: what
+//! passes, and what is refused with its place.
 
-use crate::inventory::load::load_str;
+use crate::inventory::load_str;
 
 fn load(vars: &str) -> String {
     let text = format!(
@@ -26,7 +27,7 @@ fn the_playbook_presets_pass_the_same_checks() {
     let pb = crate::yaml::load("pgsql.yml", text).map(|n| n.to_json());
     let repos = pb.map(|pb| pb[0]["defaults"]["pgbackrest_repo"].clone());
     let repos = repos.unwrap_or_default();
-    for name in super::DEFAULT_REPOS {
+    for name in crate::pg::DEFAULT_REPOS {
         assert!(
             repos.get(name).is_some(),
             "preset {name} missing from the playbook"

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{Lsn, PgTime};
 use crate::error::{did_you_mean, Error, Result};
-use crate::inventory::de;
+use crate::vars::de;
 use crate::yaml::{Node, Span};
 
 mod values;
@@ -494,7 +494,7 @@ impl Pitr {
                     .map(|(key, _)| key.span.clone())
                     .unwrap_or_else(|| key_span("repo"))
             };
-            crate::inventory::check_repo_with(repo, "pg_pitr.repo", &repo_span)?;
+            crate::pg::check_repo_with(repo, "pg_pitr.repo", &repo_span)?;
         }
         Ok(Pitr {
             source,
