@@ -119,6 +119,11 @@ const PLAYBOOKS: &[(&str, &str, &str)] = &[
         "a backup now on each cluster's leader, and the list of backups (-t info)",
     ),
     (
+        "pgsql-db",
+        include_str!("../playbooks/pgsql-db.yml"),
+        "a database of pg_databases on its cluster's leader (clones with FILE_COPY)",
+    ),
+    (
         "pgsql-pitr",
         include_str!("../playbooks/pgsql-pitr.yml"),
         "point-in-time recovery: down, pitr, up (Patroni and etcd included)",

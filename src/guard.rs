@@ -6,6 +6,8 @@
 //! and the cluster checked as a whole (its primary selected, Patroni not in play yet). A play
 //! with `confirm:` then shows, per host, what it will do, and asks on a terminal; `--yes`
 //! answers for scripts, and without a terminal and without `--yes` the run is refused.
+//! Tasks of the `pg_database` module need `dbname` to name a database that every selected
+//! cluster defines in `pg_databases`, asking to be created.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -68,6 +70,12 @@ pub fn check(
         if let Some(var) = &play.safeguard {
             safeguard(inv, pb, play, &hosts[i], var, extra, &renderer, check_mode)?;
         }
+        if tasks[i]
+            .iter()
+            .any(|t| play.tasks[t.0].action.module == crate::modules::Module::PgDatabase)
+        {
+            check_databases(inv, play, &hosts[i], extra, &renderer)?;
+        }
         let pitr_tasks = tasks[i]
             .iter()
             .any(|t| play.tasks[t.0].action.module == crate::modules::Module::Pitr);
@@ -94,6 +102,103 @@ pub fn check(
         }
     }
     Ok(lines)
+}
+
+/// `pgsql-db`: the database named by `dbname` is defined in `pg_databases` of every selected
+/// cluster, and asks to be created (pgplay never drops a database).
+fn check_databases(
+    inv: &Inventory,
+    play: &Play,
+    hosts: &[HostId],
+    extra: &Map<String, Value>,
+    renderer: &Renderer,
+) -> Result<()> {
+    use crate::pg::databases::{self, State};
+    let mut seen: Vec<String> = Vec::new();
+    for &h in hosts {
+        let host = inv.host(h);
+        let Some(pg) = &host.domain.pg else { continue };
+        if seen.contains(&pg.cluster) {
+            continue;
+        }
+        seen.push(pg.cluster.clone());
+        let vars = static_vars(inv, h, play, extra, renderer);
+        let all = match host.var_nodes.get("pg_databases") {
+            Some(node) => databases::from_node(node)?,
+            None => databases::from_value(vars.get("pg_databases").unwrap_or(&Value::Null))?,
+        };
+        let names: Vec<&str> = all.iter().map(|d| d.name.as_str()).collect();
+        let listed = if names.is_empty() {
+            "it defines none".to_string()
+        } else {
+            format!("it defines {}", names.join(", "))
+        };
+        let dbname = match vars.get("dbname") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            None | Some(Value::Null) => {
+                return Err(Error::usage(format!(
+                    "name the database of pg_databases to create on {}: {listed}",
+                    pg.cluster
+                ))
+                .with_hint(format!(
+                    "pgplay pgsql-db -l {} -e dbname={}",
+                    pg.cluster,
+                    names.first().copied().unwrap_or("<name>")
+                )))
+            }
+            Some(other) => {
+                return Err(Error::usage(format!(
+                    "dbname must be the name of a database, found {other}"
+                )))
+            }
+        };
+        let Some(db) = all.iter().find(|d| d.name == dbname) else {
+            let e = Error::usage(format!(
+                "{dbname} is not in pg_databases of {} ({listed}): pgsql-db creates what the inventory defines",
+                pg.cluster
+            ));
+            // Defined by another cluster of the run: the limit is what is wrong.
+            let elsewhere: Vec<String> = hosts
+                .iter()
+                .filter_map(|o| {
+                    let h = inv.host(*o);
+                    let defines =
+                        h.vars.get("pg_databases")?.as_array()?.iter().any(|d| {
+                            d.get("name").and_then(Value::as_str) == Some(dbname.as_str())
+                        });
+                    let cluster = &h.domain.pg.as_ref()?.cluster;
+                    (defines && *cluster != pg.cluster).then(|| cluster.clone())
+                })
+                .collect();
+            if let Some(c) = elsewhere.first() {
+                return Err(e.with_hint(format!("{dbname} is a database of {c}: use -l {c}")));
+            }
+            return Err(
+                match crate::error::did_you_mean(&dbname, names.iter().copied()) {
+                    Some(h) => e.with_hint(h),
+                    None => e.with_hint(format!(
+                        "add - {{ name: {dbname} }} to pg_databases of {}, then run again",
+                        pg.cluster
+                    )),
+                },
+            );
+        };
+        if db.state != State::Create {
+            return Err(Error::usage(format!(
+                "{dbname} of {} has state: {}: pgplay creates databases and never drops one",
+                pg.cluster,
+                if db.state == State::Absent {
+                    "absent"
+                } else {
+                    "recreate"
+                }
+            ))
+            .with_hint(
+                "back it up, drop it by hand (DROP DATABASE), and remove it from pg_databases",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The inventory's primary of a cluster (`pg_role: primary`), by name.

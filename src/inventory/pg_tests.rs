@@ -79,3 +79,43 @@ fn refused_with_place_and_hint() {
         }
     }
 }
+
+/// Pigsty's own inventories define databases with every kind of key: all read cleanly.
+#[test]
+fn pigsty_s_pg_databases_read_cleanly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pigsty");
+    let mut defined = 0;
+    for name in ["meta.yml", "demo-el.yml", "ha-full.yml"] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let inv = load_str(name, &text, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for h in &inv.hosts {
+            defined += usize::from(h.vars.contains_key("pg_databases"));
+            for p in &h.problems {
+                assert!(
+                    !p.vars.iter().any(|v| v == "pg_databases"),
+                    "{name}: {}: {}: {}",
+                    h.name,
+                    p.key,
+                    p.message
+                );
+            }
+        }
+    }
+    assert!(
+        defined > 3,
+        "the fixtures define pg_databases on {defined} hosts"
+    );
+}
+
+#[test]
+fn a_wrong_pg_databases_is_a_problem_of_its_own() {
+    let got = load("        pg_databases: [ { name: test }, { name: dev, template: tset, strategy: FILE_COPY } ]\n");
+    for n in [
+        "pg_databases[1].template",
+        "template 'tset' is not a database of this cluster",
+        "did you mean 'test'",
+    ] {
+        assert!(got.contains(n), "wanted {n:?} in {got}");
+    }
+}

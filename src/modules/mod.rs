@@ -23,6 +23,7 @@ mod file;
 mod lineinfile;
 mod outcome;
 mod patroni_api;
+mod pg_database;
 mod pg_leader;
 pub mod pgbackrest_words;
 mod pitr;
@@ -62,12 +63,13 @@ pub enum Module {
     Fail,
     BackupInfo,
     PgLeader,
+    PgDatabase,
     Pitr,
 }
 
 impl Module {
     /// Every module, in the order `pgplay help` and the "modules:" hint list them.
-    pub const ALL: [Module; 15] = [
+    pub const ALL: [Module; 16] = [
         Module::Shell,
         Module::Command,
         Module::Copy,
@@ -82,6 +84,7 @@ impl Module {
         Module::Fail,
         Module::BackupInfo,
         Module::PgLeader,
+        Module::PgDatabase,
         Module::Pitr,
     ];
 
@@ -102,6 +105,7 @@ impl Module {
             Module::Fail => "fail",
             Module::BackupInfo => "backup_info",
             Module::PgLeader => "pg_leader",
+            Module::PgDatabase => "pg_database",
             Module::Pitr => "pitr",
         }
     }
@@ -138,6 +142,7 @@ impl Module {
     pub fn implicit_reads(self) -> &'static [&'static str] {
         match self {
             Module::Pitr => crate::pg::pitr::READS,
+            Module::PgDatabase => pg_database::READS,
             Module::PgLeader => &[
                 "pg_cluster",
                 "pg_port",
@@ -167,6 +172,7 @@ impl Module {
             Module::Fail => names::<fail::Args>(args),
             Module::BackupInfo => names::<backup_info::Args>(args),
             Module::PgLeader => names::<pg_leader::Args>(args),
+            Module::PgDatabase => names::<pg_database::Args>(args),
             Module::Pitr => names::<pitr::Args>(args),
         }
     }
@@ -189,6 +195,7 @@ impl Module {
             Module::Fail => fail::run(read(args)?),
             Module::BackupInfo => backup_info::run(ctx, read(args)?).await,
             Module::PgLeader => pg_leader::run(ctx, read(args)?).await,
+            Module::PgDatabase => pg_database::run(ctx, read(args)?).await,
             Module::Pitr => pitr::run(ctx, read(args)?).await,
         }
     }
@@ -282,7 +289,7 @@ mod tests {
     /// lists them (the table that `modules::spec` was before issue 12).
     #[test]
     fn argument_names_each_module_accepts() {
-        let table: [(Module, &[&str]); 15] = [
+        let table: [(Module, &[&str]); 16] = [
             (
                 Module::Shell,
                 &[
@@ -376,6 +383,7 @@ mod tests {
                 &["stanza", "missing_ok", "io_timeout", "window_time"],
             ),
             (Module::PgLeader, &[]),
+            (Module::PgDatabase, &["name"]),
             (Module::Pitr, &["step"]),
         ];
         for (m, names) in table {

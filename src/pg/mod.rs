@@ -12,6 +12,7 @@
 //! (`playbooks/pgsql*.yml`, `node.yml`) order them.
 
 pub mod crontab;
+pub mod databases;
 pub mod pitr;
 pub mod vars;
 

@@ -38,7 +38,8 @@ impl PgRole {
 /// The typed PostgreSQL view of a host: what the run asks of the inventory as a whole — which
 /// hosts form a cluster, which is its primary and on what port, which repository it backs up
 /// to (`guard.rs`, `pg_leader`, the PITR's `start`). The other identity variables (`pg_seq`,
-/// `pg_dbsu`, `pg_data`, `pgbackrest_enabled`, `pgbackrest_init_backup`, `pg_crontab`) are
+/// `pg_dbsu`, `pg_data`, `pgbackrest_enabled`, `pgbackrest_init_backup`, `pg_crontab`,
+/// `pg_databases`) are
 /// checked here but not kept: what a task uses of them is read, rendered, from its own
 /// variables when it runs (`pitr::Member`), since a template, `set_fact` or `-e` may change
 /// them after the inventory is loaded.
@@ -144,6 +145,14 @@ impl PgVars {
         };
         if let Err(e) = pg_crontab(&c) {
             problems.push(Problem::new(e, host, &[]));
+        }
+        if let Some(node) = nodes
+            .get("pg_databases")
+            .filter(|_| !c.templated("pg_databases"))
+        {
+            if let Err(e) = crate::pg::databases::from_node(node) {
+                problems.push(Problem::new(e, host, &[]));
+            }
         }
         for key in PATH_VARS {
             if let Err(e) = check_path_var(&c, key) {

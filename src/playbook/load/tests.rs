@@ -183,7 +183,7 @@ fn mistakes_are_refused_with_their_place_and_a_hint() {
         ),
         (
             play("    - name: nothing\n      tags: x\n"),
-            &["t.yml:3:11: nothing: this task names no module", "modules: shell, command, copy, template, file, lineinfile, service, wait_for, debug, set_fact, assert, fail, backup_info, pg_leader, pitr"],
+            &["t.yml:3:11: nothing: this task names no module", "modules: shell, command, copy, template, file, lineinfile, service, wait_for, debug, set_fact, assert, fail, backup_info, pg_leader, pg_database, pitr"],
         ),
         (
             play("    - file: path=/x oops\n"),
