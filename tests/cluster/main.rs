@@ -7,6 +7,7 @@
 //! the sandbox cannot start, every test fails: nothing is skipped.
 
 mod backup;
+mod db;
 mod ha;
 mod node_scripts;
 mod pitr;
@@ -161,6 +162,19 @@ fn main() {
         (
             "ha_after_a_failover_backups_follow_the_leader_and_pitr_refuses",
             ha::after_a_failover_backups_follow_the_leader_and_pitr_refuses,
+        ),
+        // pgsql-db on the Patroni sandbox (issue 13).
+        (
+            "ha_db_invalid_definitions_are_refused_before_connecting",
+            db::invalid_definitions_are_refused_before_connecting,
+        ),
+        (
+            "ha_db_clone_while_connected_has_the_rows_and_lives_on_its_own",
+            db::clone_while_connected_has_the_rows_and_lives_on_its_own,
+        ),
+        (
+            "ha_db_clone_gives_up_when_connections_keep_arriving",
+            db::clone_gives_up_when_connections_keep_arriving,
         ),
     ];
     let wanted: Vec<&str> = tests

@@ -1,0 +1,266 @@
+//! pgsql-db on the Patroni sandbox: the spec's "Clone Database" page. pg-meta defines
+//! `meta` and its clone `meta_dev` (`template: meta, strategy: FILE_COPY`) in
+//! inventory/sandbox.yml; a clone made while a session holds the template has the same
+//! rows and lives on its own; a second run changes nothing; a wrong definition is refused
+//! before any host is touched; new connections arriving faster than the clone can start
+//! make it give up with the reason, after a bounded number of tries.
+
+use crate::pitr::sql_on;
+use crate::support::{ok, pgplay, ssh};
+
+const META: &str = "127.0.10.10";
+
+fn sql(db: &str, text: &str) -> String {
+    sql_on(META, 5432, db, text)
+}
+
+/// The PID of the leader's postmaster: unchanged when nothing was touched.
+fn postmaster() -> String {
+    ok(META, "head -1 /pg/data/postmaster.pid")
+        .trim()
+        .to_string()
+}
+
+/// Start `cmd` on pg-meta-1 as postgres in its own process group; its PID (= the group).
+fn background(cmd: &str) -> String {
+    let pid = ok(
+        META,
+        &format!(
+            "cd / && setsid su postgres -c {} >/dev/null 2>&1 < /dev/null & echo $!",
+            shell(cmd)
+        ),
+    );
+    let pid = pid.trim().to_string();
+    assert!(pid.parse::<u32>().is_ok(), "no pid: {pid}");
+    pid
+}
+
+/// Stop what `background` started, by its process group.
+fn stop(pid: &str) {
+    ssh(META, &format!("kill -TERM -- -{pid} 2>/dev/null; true"));
+}
+
+fn shell(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+fn connections(db: &str) -> u32 {
+    sql(
+        "postgres",
+        &format!("select count(*) from pg_stat_activity where datname = '{db}'"),
+    )
+    .parse()
+    .unwrap_or(u32::MAX)
+}
+
+fn wait_for_connection(db: &str) {
+    for _ in 0..50 {
+        if connections(db) > 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no session reached {db}");
+}
+
+/// Each wrong definition, and a dbname the cluster does not define, is refused before the
+/// first task: the leader's postmaster is the same one, nothing was created.
+pub fn invalid_definitions_are_refused_before_connecting() {
+    let before = postmaster();
+    for (extra, needle, code) in [
+        (
+            r#"{"dbname": "x", "pg_databases": [{"name": "meta"}, {"name": "x", "template": "meta", "strategy": "FILE_CPY"}]}"#,
+            "pg_databases[1].strategy: 'FILE_CPY' is not a strategy of CREATE DATABASE",
+            4,
+        ),
+        (
+            r#"{"dbname": "x", "pg_databases": [{"name": "x", "template": "mta"}]}"#,
+            "template 'mta' is not a database of this cluster",
+            4,
+        ),
+        (
+            r#"{"dbname": "x", "pg_databases": [{"name": "x", "template": "postgres", "strategy": "FILE_COPY"}]}"#,
+            "would clone postgres",
+            4,
+        ),
+        (
+            r#"{"dbname": "x", "pg_databases": [{"name": "x"}, {"name": "x"}]}"#,
+            "defined twice",
+            4,
+        ),
+        (
+            r#"{"dbname": "meta_prod"}"#,
+            "meta_prod is not in pg_databases of pg-meta",
+            5,
+        ),
+        (
+            r#"{"pg_role": "primary"}"#,
+            "name the database of pg_databases to create on pg-meta: it defines meta, meta_dev",
+            5,
+        ),
+        (
+            r#"{"dbname": "x", "pg_databases": [{"name": "x", "state": "absent"}]}"#,
+            "pgplay creates databases and never drops one",
+            5,
+        ),
+    ] {
+        let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", extra]);
+        assert_eq!(run.code, code, "{extra}: {}", run.all());
+        assert!(
+            run.stderr.contains(needle),
+            "{extra}: wanted {needle:?}: {}",
+            run.all()
+        );
+        assert!(
+            !run.stdout.contains("TASK ["),
+            "{extra} started tasks: {}",
+            run.all()
+        );
+    }
+    // Without -l, meta_dev is pg-meta's: the hint says which limit.
+    let run = pgplay(&["pgsql-db", "-e", "dbname=meta_dev"]);
+    assert_eq!(run.code, 5, "{}", run.all());
+    assert!(run.stderr.contains("use -l pg-meta"), "{}", run.all());
+    assert_eq!(postmaster(), before);
+    assert_eq!(
+        sql(
+            "postgres",
+            "select count(*) from pg_database where datname = 'x'"
+        ),
+        "0"
+    );
+}
+
+/// The spec's clone: meta_dev from meta with FILE_COPY while a session is connected to meta.
+/// Same rows, then independent; the second run changes nothing; --check creates nothing.
+pub fn clone_while_connected_has_the_rows_and_lives_on_its_own() {
+    sql("postgres", "drop database if exists meta_dev");
+    sql(
+        "meta",
+        "drop table if exists clone_probe; create table clone_probe (id int primary key, v text); \
+         insert into clone_probe select g, md5(g::text) from generate_series(1, 5000) g",
+    );
+    // --check: says what it would make, makes nothing
+    let check = pgplay(&[
+        "pgsql-db",
+        "-l",
+        "pg-meta",
+        "-e",
+        "dbname=meta_dev",
+        "--check",
+    ]);
+    assert_eq!(check.code, 0, "{}", check.all());
+    assert!(
+        check.stdout.contains("meta_dev: would be created"),
+        "{}",
+        check.all()
+    );
+    assert_eq!(
+        sql(
+            "postgres",
+            "select count(*) from pg_database where datname = 'meta_dev'"
+        ),
+        "0"
+    );
+
+    let holder = background("psql -p 5432 -d meta -c \"select pg_sleep(600)\"");
+    wait_for_connection("meta");
+    let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", "dbname=meta_dev"]);
+    stop(&holder);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for needle in [
+        "changed: [127.0.10.10]",
+        "meta_dev: created",
+        "database meta_dev (from meta, FILE_COPY)",
+        "ended 1 connection to meta just before the clone",
+        "comment \"meta clone\"",
+        "file_copy_method not set (PostgreSQL 15 has none: FILE_COPY copies the files)",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            run.all()
+        );
+    }
+    let count = "select count(*), sum(hashtext(v)) from clone_probe";
+    assert_eq!(sql("meta_dev", count), sql("meta", count));
+    assert!(sql("meta_dev", count).starts_with("5000|"));
+    assert_eq!(
+        sql("postgres", "select shobj_description(oid, 'pg_database') from pg_database where datname = 'meta_dev'"),
+        "meta clone"
+    );
+    // Independent: a write to one does not show in the other.
+    sql(
+        "meta_dev",
+        "insert into clone_probe values (5001, 'dev only')",
+    );
+    sql("meta", "delete from clone_probe where id <= 10");
+    assert_eq!(sql("meta_dev", "select count(*) from clone_probe"), "5001");
+    assert_eq!(sql("meta", "select count(*) from clone_probe"), "4990");
+    assert_eq!(
+        sql("meta", "select count(*) from clone_probe where id = 5001"),
+        "0"
+    );
+
+    // Again: nothing to change, and no connection to meta is ended.
+    let holder = background("psql -p 5432 -d meta -c \"select pg_sleep(600)\"");
+    wait_for_connection("meta");
+    let again = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", "dbname=meta_dev"]);
+    let still = connections("meta");
+    stop(&holder);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(
+        again
+            .stdout
+            .contains("meta_dev exists as defined: nothing to change"),
+        "{}",
+        again.all()
+    );
+    assert!(again.stdout.contains("changed=0"), "{}", again.all());
+    assert!(still >= 1, "the second run ended a session of meta");
+    sql("meta", "drop table clone_probe");
+}
+
+/// Clients that reconnect to the template faster than the clone can start: tried a bounded
+/// number of times, then the reason; once they stop, the same command succeeds.
+pub fn clone_gives_up_when_connections_keep_arriving() {
+    sql("postgres", "drop database if exists meta_busy");
+    let extra = r#"{"dbname": "meta_busy", "pg_databases": [{"name": "meta"}, {"name": "meta_busy", "template": "meta", "strategy": "FILE_COPY"}]}"#;
+    let loops: Vec<String> = (0..3)
+        .map(|_| background("while :; do psql -p 5432 -d meta -Xqc \"select pg_sleep(0.2)\"; done"))
+        .collect();
+    wait_for_connection("meta");
+    let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", extra]);
+    for l in &loops {
+        stop(l);
+    }
+    assert_eq!(run.code, 2, "{}", run.all());
+    for needle in [
+        "could not clone meta into meta_busy: 3 times a new connection to meta arrived",
+        "stop the clients of meta",
+        "is being accessed by other users",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            run.all()
+        );
+    }
+    assert_eq!(
+        sql(
+            "postgres",
+            "select count(*) from pg_database where datname = 'meta_busy'"
+        ),
+        "0"
+    );
+    for _ in 0..50 {
+        if connections("meta") == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", extra]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("meta_busy: created"), "{}", run.all());
+    sql("postgres", "drop database meta_busy");
+}
