@@ -154,6 +154,11 @@ impl Test {
         self.expect(Expect::Lacks(Stream::Stdout, needle.to_string()))
     }
 
+    /// stdout begins with `prefix` (what kind of document it is).
+    pub fn stdout_starts_with(self, prefix: &str) -> Test {
+        self.expect(Expect::StartsWith(Stream::Stdout, prefix.to_string()))
+    }
+
     /// stdout exactly.
     pub fn stdout_is(self, text: &str) -> Test {
         self.expect(Expect::Is(Stream::Stdout, text.to_string()))
@@ -183,6 +188,11 @@ impl Test {
     /// In stdout or stderr, whichever pgplay writes it to.
     pub fn output_has(self, needle: &str) -> Test {
         self.expect(Expect::Has(Stream::Output, needle.to_string()))
+    }
+
+    /// In neither stdout nor stderr (a secret, wherever pgplay might write it).
+    pub fn output_lacks(self, needle: &str) -> Test {
+        self.stdout_lacks(needle).stderr_lacks(needle)
     }
 
     fn expect(mut self, e: Expect) -> Test {
