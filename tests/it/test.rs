@@ -82,6 +82,7 @@ pub struct Test {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     code: Option<i32>,
+    fails: bool,
     expect: Vec<Expect>,
     why: Option<String>,
 }
@@ -105,6 +106,7 @@ impl Test {
             args: Vec::new(),
             env: Vec::new(),
             code: None,
+            fails: false,
             expect: Vec::new(),
             why: None,
         }
@@ -133,6 +135,12 @@ impl Test {
     /// The exit code it must end with (not checked unless given).
     pub fn code(mut self, code: i32) -> Test {
         self.code = Some(code);
+        self
+    }
+
+    /// Any exit code but 0 (where the test does not say which failure it is).
+    pub fn fails(mut self) -> Test {
+        self.fails = true;
         self
     }
 
@@ -195,6 +203,11 @@ impl Test {
         self.stdout_lacks(needle).stderr_lacks(needle)
     }
 
+    /// None of `needles` in stdout or stderr.
+    pub fn output_lacks_all(self, needles: &[&str]) -> Test {
+        needles.iter().fold(self, |t, n| t.output_lacks(n))
+    }
+
     fn expect(mut self, e: Expect) -> Test {
         self.expect.push(e);
         self
@@ -213,6 +226,9 @@ impl Test {
         if let Some(code) = self.code.filter(|c| *c != run.code) {
             let unmet = vec![format!("exit {} (wanted {code})", run.code)];
             return (run, unmet);
+        }
+        if self.fails && run.code == 0 {
+            return (run, vec!["exit 0 (wanted a failure)".to_string()]);
         }
         let unmet = self.expect.iter().filter_map(|e| e.unmet(&run)).collect();
         (run, unmet)
