@@ -2,9 +2,12 @@
 //! after a failure, what the rescue sees (`ansible_failed_task`, `ansible_failed_result`),
 //! how the recap counts it (Ansible's `rescued`) and the exit code.
 
+use std::path::Path;
+
 use serde_json::Value;
 
-use crate::support::{pgplay, tempdir, write, Fleet, Run};
+use crate::support::{tempdir, write, Fleet, Run};
+use crate::test::Test;
 
 /// One host's recap counters from a JSON run.
 fn recap(run: &Run, host: &str) -> Value {
@@ -26,14 +29,15 @@ fn exists(fleet: &Fleet, i: usize, path: &str) -> bool {
     fleet.ssh(i, &format!("test -e {path}")).0 == 0
 }
 
-fn run_json(dir: &std::path::Path, pb: &str, text: &str, inv: &std::path::Path) -> Run {
+/// Playbook `text`, written to `dir/pb`, run against `inv` with `--output OUTPUT`.
+fn play(dir: &Path, pb: &str, text: &str, inv: &Path, output: &str) -> Test {
     let pb = write(dir, pb, text);
-    pgplay(&[
+    Test::new().args([
         pb.to_str().unwrap_or(""),
         "-i",
         inv.to_str().unwrap_or(""),
         "--output",
-        "json",
+        output,
     ])
 }
 
@@ -69,8 +73,9 @@ pub fn rescue_on_one_host_of_three(fleet: &Fleet) {
     }
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &hosts, &format!("    failing: {failing}\n"));
-    let run = run_json(dir.path(), "rescue.yml", ONE_OF_THREE, &inv);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = play(dir.path(), "rescue.yml", ONE_OF_THREE, &inv, "json")
+        .code(0)
+        .run();
     // The failed task is still reported as failed, as Ansible prints it.
     assert!(
         run.results()
@@ -124,8 +129,9 @@ pub fn failing_rescue_fails_the_host(fleet: &Fleet) {
     fleet.ssh(44, "rm -f /root/blk2-*");
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &[44], "");
-    let run = run_json(dir.path(), "rescue.yml", FAILING_RESCUE, &inv);
-    assert_eq!(run.code, 2, "{}", run.all());
+    let run = play(dir.path(), "rescue.yml", FAILING_RESCUE, &inv, "json")
+        .code(2)
+        .run();
     assert!(exists(fleet, 44, "/root/blk2-rescue"));
     assert!(!exists(fleet, 44, "/root/blk2-rescue-rest"));
     assert!(exists(fleet, 44, "/root/blk2-always"), "{}", run.all());
@@ -153,8 +159,9 @@ pub fn always_without_rescue_keeps_the_failure(fleet: &Fleet) {
     fleet.ssh(45, "rm -f /root/blk3-*");
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &[45], "");
-    let run = run_json(dir.path(), "always.yml", ALWAYS_ONLY, &inv);
-    assert_eq!(run.code, 2, "{}", run.all());
+    let run = play(dir.path(), "always.yml", ALWAYS_ONLY, &inv, "json")
+        .code(2)
+        .run();
     assert_eq!(fleet.read(45, "/root/blk3-always").trim(), "False");
     assert!(!exists(fleet, 45, "/root/blk3-after"), "{}", run.all());
     let stats = recap(&run, &fleet.addr(45));
@@ -207,24 +214,18 @@ pub fn nested_blocks(fleet: &Fleet) {
     fleet.ssh(46, "rm -f /root/nest-*");
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &[46], "");
-    let pb = write(dir.path(), "nested.yml", NESTED);
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
     let host = fleet.addr(46);
-    run.stdout_has(&[
-        "TASK [inner fails] ****",
-        &format!("fatal: [{host}]: FAILED!"),
-        "TASK [outer rescue] ****",
-        "failed=0    skipped=0    rescued=2    ignored=0",
-    ]);
-    assert!(!run.stdout.contains("TASK [inner rest]"), "{}", run.all());
-    assert!(!run.stdout.contains("TASK [outer rest]"), "{}", run.all());
+    let run = play(dir.path(), "nested.yml", NESTED, &inv, "text")
+        .code(0)
+        .stdout_has_all(&[
+            "TASK [inner fails] ****",
+            &format!("fatal: [{host}]: FAILED!"),
+            "TASK [outer rescue] ****",
+            "failed=0    skipped=0    rescued=2    ignored=0",
+        ])
+        .stdout_lacks("TASK [inner rest]")
+        .stdout_lacks("TASK [outer rest]")
+        .run();
     assert_eq!(
         fleet.read(46, "/root/nest-inner-rescue").trim(),
         "inner fails"
@@ -283,16 +284,10 @@ pub fn check_mode_and_unreachable(fleet: &Fleet) {
     let dir = tempdir();
     let host = fleet.addr(47);
     let inv = fleet.inventory(dir.path(), &[47], "");
-    let pb = write(dir.path(), "check.yml", CHECKED);
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-        "--check",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = play(dir.path(), "check.yml", CHECKED, &inv, "json")
+        .arg("--check")
+        .code(0)
+        .run();
     assert!(
         run.results()
             .contains(&("would write".into(), host.clone(), "changed".into())),
@@ -309,17 +304,10 @@ pub fn check_mode_and_unreachable(fleet: &Fleet) {
         fleet.known_hosts().display()
     );
     let inv = write(dir.path(), "unreachable.yml", &text);
-    let pb = write(dir.path(), "reach.yml", UNREACHABLE);
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-        "-T",
-        "3",
-    ]);
-    assert_eq!(run.code, 4, "{}", run.all());
+    let run = play(dir.path(), "reach.yml", UNREACHABLE, &inv, "json")
+        .args(["-T", "3"])
+        .code(4)
+        .run();
     let gone: Vec<_> = run
         .results()
         .into_iter()

@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{connection, pgplay, pgplay_in, tempdir, write, Fleet, Run};
+use crate::support::{connection, tempdir, write, Fleet, Run};
+use crate::test::Test;
 
 const PASSWORDS: usize = 29;
 const JUMP: usize = 30;
@@ -172,9 +173,12 @@ pub fn passwords(fleet: &Fleet) {
     let vars =
         format!("      ansible_password: {PASSWORD}\n      ansible_become_password: {WRONG}\n");
     let inv = alice_inventory(fleet, dir.path(), PASSWORDS, &vars);
+    let json = |inv: &str| Test::in_dir(dir.path()).args([&*pb, "-i", inv, "--output", "json"]);
     let started = Instant::now();
-    let run = pgplay_in(dir.path(), &[&*pb, "-i", &*inv, "--output", "json"]);
-    assert_eq!(run.code, 2, "{}", run.all());
+    let run = json(&inv)
+        .code(2)
+        .output_lacks_all(&[WRONG, PASSWORD])
+        .run();
     assert!(started.elapsed() < Duration::from_secs(30));
     let msg = result_msg(&run, "as root through sudo with a password");
     let want = format!(
@@ -182,16 +186,13 @@ pub fn passwords(fleet: &Fleet) {
         fleet.addr(PASSWORDS)
     );
     assert!(msg.contains(&want), "{msg}\n{}", run.all());
-    assert!(!run.all().contains(WRONG) && !run.all().contains(PASSWORD));
 
     // A wrong login password: unreachable, saying the password was refused.
     let vars = format!("      ansible_ssh_pass: {WRONG}\n");
     let inv = alice_inventory(fleet, dir.path(), PASSWORDS, &vars);
-    let run = pgplay_in(dir.path(), &[&*pb, "-i", &*inv, "--output", "json"]);
-    assert_eq!(run.code, 4, "{}", run.all());
+    let run = json(&inv).code(4).output_lacks(WRONG).run();
     let msg = result_msg(&run, "as the login user");
     assert!(msg.contains("password: rejected"), "{msg}");
-    assert!(!run.all().contains(WRONG));
 }
 
 pub fn jump_host(fleet: &Fleet) {
@@ -255,11 +256,10 @@ pub fn jump_host(fleet: &Fleet) {
         "behind.yml",
         "- name: behind\n  hosts: all\n  tasks:\n    - name: mark\n      shell: echo reached > /tmp/pgplay-behind\n",
     );
-    let run = pgplay_in(
-        dir.path(),
-        &[pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or("")],
-    );
-    assert_eq!(run.code, 0, "{}", run.all());
+    Test::in_dir(dir.path())
+        .args([pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or("")])
+        .code(0)
+        .run();
     assert_eq!(fleet.read(BEHIND, "/tmp/pgplay-behind"), "reached\n");
 }
 
@@ -282,27 +282,24 @@ pub fn refused_before_connecting(fleet: &Fleet) {
         ),
     );
     let inv = inv.to_string_lossy();
-    let run = pgplay(&[&*pb, "-i", &*inv]);
-    assert_eq!(run.code, 4, "{}", run.all());
-    for said in [
-        "inventory.yml:",
-        "ansible_ssh_common_args",
-        &format!("host {}", fleet.addr(REFUSED)),
-        "ProxyCommand",
-        "-c openssh",
-    ] {
-        assert!(run.stderr.contains(said), "{said}: {}", run.all());
-    }
+    let play = || Test::new().args([&*pb, "-i", &*inv]);
+    play()
+        .code(4)
+        .stderr_has_all(&[
+            "inventory.yml:",
+            "ansible_ssh_common_args",
+            &format!("host {}", fleet.addr(REFUSED)),
+            "ProxyCommand",
+            "-c openssh",
+        ])
+        .run();
     // -k / -K without a terminal: refused, clearly, before anything.
     for (flag, name) in [("-k", "-k/--ask-pass"), ("-K", "-K/--ask-become-pass")] {
-        let run = pgplay(&[&*pb, "-i", &*inv, flag]);
-        assert_eq!(run.code, 5, "{}", run.all());
-        assert!(
-            run.stderr
-                .contains(&format!("{name} asks for the password on a terminal")),
-            "{}",
-            run.all()
-        );
+        play()
+            .arg(flag)
+            .code(5)
+            .stderr_has(&format!("{name} asks for the password on a terminal"))
+            .run();
     }
     let (code, _) = fleet.ssh(REFUSED, "test -e /tmp/pgplay-refused");
     assert_ne!(code, 0, "the host was touched");

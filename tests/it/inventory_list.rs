@@ -1,17 +1,18 @@
 //! `pgplay inventory --list` prints exactly what `ansible-inventory --list` (ansible-core
 //! 2.19) printed for the same files: the golden files in tests/golden were made by it.
 
-use crate::support::{pgplay, repo};
+use crate::support::repo;
+use crate::test::Test;
 
 fn golden(name: &str, inventory: &str) {
     let want = std::fs::read_to_string(repo().join(format!("tests/golden/{name}.ansible.json")))
         .unwrap_or_else(|e| panic!("golden file for {name}: {e}"));
-    let run = pgplay(&["inventory", "-i", inventory, "--list"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout == want,
-        "pgplay inventory --list differs from ansible-inventory for {name}"
-    );
+    Test::new()
+        .args(["inventory", "-i", inventory, "--list"])
+        .why(&format!("as ansible-inventory --list printed for {name}"))
+        .code(0)
+        .stdout_is(&want)
+        .run();
 }
 
 fn fixture(name: &str) -> String {
@@ -40,14 +41,11 @@ pub fn tests() -> Vec<(&'static str, fn())> {
             )
         }),
         ("inventory_host_shows_merged_vars", || {
-            let run = pgplay(&[
-                "inventory",
-                "-i",
-                "tests/golden/yaml11.yml",
-                "--host",
-                "10.10.10.12",
-            ]);
-            assert_eq!(run.code, 0, "{}", run.all());
+            let run = Test::new()
+                .args(["inventory", "-i", "tests/golden/yaml11.yml"])
+                .args(["--host", "10.10.10.12"])
+                .code(0)
+                .run();
             let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
             assert_eq!(v["mode_octal"], 493);
             assert_eq!(v["flag_yes"], true);

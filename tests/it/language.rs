@@ -2,7 +2,10 @@
 //! become_user, environment, blocks and imports, throttle and `after:` ordering, run_once,
 //! delegate_to, secret masking and no_log, any_errors_fatal, and Ctrl-C.
 
-use crate::support::{pgplay, repo, tempdir, write, Fleet};
+use std::path::Path;
+
+use crate::support::{repo, tempdir, write, Fleet};
+use crate::test::Test;
 
 const HOSTS: [usize; 3] = [21, 22, 23];
 
@@ -82,6 +85,11 @@ const PLAYBOOK: &str = r#"- name: language
 
 const EXTRA: &str = "- name: imported task\n  shell: echo imported > /root/imported\n";
 
+/// Playbook `pb` run against `inv`.
+fn play(pb: &Path, inv: &Path) -> Test {
+    Test::new().args([pb.to_str().unwrap_or(""), "-i", inv.to_str().unwrap_or("")])
+}
+
 fn floats(fleet: &Fleet, i: usize, path: &str) -> f64 {
     fleet.read(i, path).trim().parse().unwrap_or(f64::NAN)
 }
@@ -91,26 +99,13 @@ pub fn features(fleet: &Fleet) {
     let inv = fleet.inventory(dir.path(), &HOSTS, "    db_password: Sup3r.Secret-pw\n");
     let pb = write(dir.path(), "language.yml", PLAYBOOK);
     write(dir.path(), "extra.yml", EXTRA);
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-        "-v",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        !run.stdout.contains("Sup3r.Secret-pw") && !run.stderr.contains("Sup3r.Secret-pw"),
-        "a secret leaked:\n{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("the password is ********"),
-        "{}",
-        run.all()
-    );
-    assert!(run.stdout.contains("censored"), "{}", run.all());
+    let run = play(&pb, &inv)
+        .args(["--output", "json", "-v"])
+        .code(0)
+        .output_lacks("Sup3r.Secret-pw")
+        .stdout_has("the password is ********")
+        .stdout_has("censored")
+        .run();
     let results = run.results();
     let count = |task: &str| results.iter().filter(|r| r.0 == task).count();
     assert_eq!(count("only once"), 1, "{}", run.all());
@@ -178,14 +173,7 @@ pub fn any_errors_fatal_stops_everyone(fleet: &Fleet) {
             fleet.addr(HOSTS[1])
         ),
     );
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-    ]);
-    assert_eq!(run.code, 2, "{}", run.all());
+    play(&pb, &inv).args(["--output", "json"]).code(2).run();
     for i in HOSTS {
         let (_, out) = fleet.ssh(i, "ls /root/fatal-after 2>/dev/null || echo none");
         assert_eq!(out.trim(), "none", "host {i} went on after a fatal error");
@@ -197,42 +185,24 @@ pub fn graph_and_cycles(fleet: &Fleet) {
     let inv = fleet.inventory(dir.path(), &HOSTS, "");
     let pb = write(dir.path(), "language.yml", PLAYBOOK);
     write(dir.path(), "extra.yml", EXTRA);
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--graph",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.starts_with("digraph pgplay {"), "{}", run.all());
-    assert!(
-        run.stdout
-            .contains("label=\"after every host\\n127.0.40.21\""),
-        "{}",
-        run.all()
-    );
-    assert!(
-        run.stdout.contains("label=\"all hosts\""),
-        "the after: barrier is missing:\n{}",
-        run.stdout
-    );
+    play(&pb, &inv)
+        .arg("--graph")
+        .code(0)
+        .stdout_starts_with("digraph pgplay {")
+        .stdout_has("label=\"after every host\\n127.0.40.21\"")
+        // the after: barrier
+        .stdout_has("label=\"all hosts\"")
+        .run();
     let cyc = write(
         dir.path(),
         "cycle.yml",
         "- hosts: all\n  tasks:\n    - name: a\n      after: b\n      debug: {}\n    - name: b\n      debug: {}\n",
     );
-    let run = pgplay(&[
-        cyc.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--graph",
-    ]);
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stderr.contains("cycle.yml:4:7") && run.stderr.contains("a cycle"),
-        "{}",
-        run.all()
-    );
+    play(&cyc, &inv)
+        .arg("--graph")
+        .code(4)
+        .stderr_has_all(&["cycle.yml:4:7", "a cycle"])
+        .run();
 }
 
 pub fn ctrl_c_stops_new_work(fleet: &Fleet) {

@@ -1,7 +1,10 @@
 //! Modules on a real host: each one's effect, its `changed` honesty on a second run, and
 //! check mode changing nothing.
 
-use crate::support::{pgplay, tempdir, write, Fleet};
+use std::path::Path;
+
+use crate::support::{tempdir, write, Fleet};
+use crate::test::Test;
 
 const HOST: usize = 25;
 
@@ -32,6 +35,12 @@ const PLAYBOOK: &str = r#"- hosts: all
 const TEMPLATE: &str =
     "# {{ inventory_hostname }}\n{% for x in items %}\nitem {{ x }}\n{% endfor %}\n";
 
+/// Playbook `pb` run against `inv` with `--output OUTPUT`.
+fn play(pb: &Path, inv: &Path, output: &str) -> Test {
+    let (pb, inv) = (pb.to_str().unwrap_or(""), inv.to_str().unwrap_or(""));
+    Test::new().args([pb, "-i", inv, "--output", output])
+}
+
 fn state(fleet: &Fleet) -> String {
     let (_, out) = fleet.ssh(
         HOST,
@@ -48,20 +57,10 @@ pub fn modules_change_once(fleet: &Fleet) {
     let pb = write(dir.path(), "modules.yml", PLAYBOOK);
     std::fs::create_dir_all(dir.path().join("templates")).unwrap_or_default();
     write(&dir.path().join("templates"), "list.j2", TEMPLATE);
-    let args = [
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "json",
-    ];
 
     // Check mode first: nothing changes on the host.
     let before = state(fleet);
-    let mut check_args = args.to_vec();
-    check_args.push("--check");
-    let check = pgplay(&check_args);
-    assert_eq!(check.code, 0, "{}", check.all());
+    let check = play(&pb, &inv, "json").arg("--check").code(0).run();
     assert_eq!(state(fleet), before, "check mode changed the host");
     let would: Vec<_> = check
         .results()
@@ -74,8 +73,7 @@ pub fn modules_change_once(fleet: &Fleet) {
         "{would:?}"
     );
 
-    let run = pgplay(&args);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = play(&pb, &inv, "json").code(0).run();
     let changed: Vec<_> = run
         .results()
         .into_iter()
@@ -113,8 +111,7 @@ pub fn modules_change_once(fleet: &Fleet) {
     assert_eq!(gone.trim(), "gone");
 
     // Second run: nothing changes, and every module says so.
-    let again = pgplay(&args);
-    assert_eq!(again.code, 0, "{}", again.all());
+    let again = play(&pb, &inv, "json").code(0).run();
     let changed: Vec<_> = again
         .results()
         .into_iter()
@@ -157,25 +154,12 @@ pub fn failing_modules_say_why(fleet: &Fleet) {
             "fail.yml",
             &format!("- hosts: all\n  tasks:\n    - name: failing\n      {task}\n"),
         );
-        let run = pgplay(&[
-            pb.to_str().unwrap_or(""),
-            "-i",
-            inv.to_str().unwrap_or(""),
-            "--output",
-            "text",
-        ]);
-        assert_eq!(run.code, 2, "{task}: {}", run.all());
-        assert!(
-            run.stdout.contains(needle),
-            "{task}: wanted {needle:?}\n{}",
-            run.all()
-        );
-        assert!(
-            run.stdout
-                .contains(&format!("fatal: [{}]", fleet.addr(HOST))),
-            "{}",
-            run.all()
-        );
+        play(&pb, &inv, "text")
+            .code(2)
+            .why(task)
+            .stdout_has(needle)
+            .stdout_has(&format!("fatal: [{}]", fleet.addr(HOST)))
+            .run();
     }
     // The timed-out command was stopped on the host, not left running.
     let pid = fleet.read(HOST, "/root/timeout.pid");
@@ -204,18 +188,11 @@ pub fn long_steps_say_they_are_alive(fleet: &Fleet) {
         "long.yml",
         "- hosts: all\n  tasks:\n    - name: a long wait\n      shell: sleep 40\n",
     );
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let line = format!("... [{}] a long wait: still running (3", fleet.addr(HOST));
-    assert!(
-        run.stdout.contains(&line),
-        "wanted {line:?}:\n{}",
-        run.all()
-    );
+    play(&pb, &inv, "text")
+        .code(0)
+        .stdout_has(&format!(
+            "... [{}] a long wait: still running (3",
+            fleet.addr(HOST)
+        ))
+        .run();
 }

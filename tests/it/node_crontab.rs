@@ -1,24 +1,32 @@
 //! `pgplay node -t node_crontab` against real sshd hosts: overwrite and append, idempotence,
 //! check mode with diff, and reading every file back over OpenSSH.
 
-use crate::support::{pgplay, tempdir, Fleet};
+use std::path::Path;
+
+use crate::support::{tempdir, Fleet, Run};
+use crate::test::Test;
 
 const ENTRIES: &str = "    node_crontab:\n      - '00 01 * * * postgres /pg/bin/pg-backup full'\n      - '*/5 * * * * root /usr/bin/true # pgplay-test'\n";
+
+/// `pgplay PLAYBOOK -i INV -t node_crontab` (PLAYBOOK: `node` or `node-rm`).
+fn crontab(playbook: &str, inv: &Path) -> Test {
+    let inv = inv.to_str().unwrap_or("");
+    Test::new().args([playbook, "-i", inv, "-t", "node_crontab"])
+}
+
+/// [`crontab`] with JSON output, which must succeed; the run, for its recap.
+fn applied(playbook: &str, inv: &Path) -> Run {
+    crontab(playbook, inv)
+        .args(["--output", "json"])
+        .code(0)
+        .run()
+}
 
 pub fn overwrite_on_five_hosts(fleet: &Fleet) {
     let hosts = [1, 2, 3, 4, 5];
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &hosts, ENTRIES);
-    let run = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = applied("node", &inv);
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
         assert!(
@@ -49,16 +57,7 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
     }
 
     // A second run changes nothing anywhere.
-    let again = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(again.code, 0, "{}", again.all());
+    let again = applied("node", &inv);
     for (host, stats) in again.recap() {
         assert_eq!(
             stats["changed"],
@@ -70,40 +69,17 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
 
     // --check with a different schedule changes nothing and shows the diff.
     let before = fleet.sums(&hosts, "/etc/crontab");
-    let check = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--check",
-        "--diff",
-        "--output",
-        "text",
-        "-e",
-        r#"{"node_crontab": ["00 03 * * * postgres /pg/bin/pg-backup full"]}"#,
-    ]);
-    assert_eq!(check.code, 0, "{}", check.all());
-    assert!(
-        check
-            .stdout
-            .contains("-00 01 * * * postgres /pg/bin/pg-backup full"),
-        "{}",
-        check.all()
-    );
-    assert!(
-        check
-            .stdout
-            .contains("+00 03 * * * postgres /pg/bin/pg-backup full"),
-        "{}",
-        check.all()
-    );
-    assert!(
-        check.stdout.contains("changed: [127.0.40.1]"),
-        "{}",
-        check.all()
-    );
-    assert!(check.stdout.contains("CHECK MODE"), "{}", check.all());
+    crontab("node", &inv)
+        .args(["--check", "--diff", "--output", "text", "-e"])
+        .arg(r#"{"node_crontab": ["00 03 * * * postgres /pg/bin/pg-backup full"]}"#)
+        .code(0)
+        .stdout_has_all(&[
+            "-00 01 * * * postgres /pg/bin/pg-backup full",
+            "+00 03 * * * postgres /pg/bin/pg-backup full",
+            "changed: [127.0.40.1]",
+            "CHECK MODE",
+        ])
+        .run();
     assert_eq!(
         fleet.sums(&hosts, "/etc/crontab"),
         before,
@@ -123,16 +99,7 @@ pub fn append_keeps_other_lines(fleet: &Fleet) {
     }
     let vars = format!("{ENTRIES}    node_crontab_overwrite: false\n");
     let inv = fleet.inventory(dir.path(), &hosts, &vars);
-    let run = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    applied("node", &inv);
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
         assert!(
@@ -149,16 +116,7 @@ pub fn append_keeps_other_lines(fleet: &Fleet) {
             "host {i}:\n{text}"
         );
     }
-    let again = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(again.code, 0, "{}", again.all());
+    let again = applied("node", &inv);
     for (host, stats) in again.recap() {
         assert_eq!(
             stats["changed"],
@@ -177,16 +135,7 @@ pub fn append_keeps_other_lines(fleet: &Fleet) {
     }
 
     // node-rm -t node_crontab removes exactly the appended lines.
-    let rm = pgplay(&[
-        "node-rm",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(rm.code, 0, "{}", rm.all());
+    applied("node-rm", &inv);
     for i in hosts {
         let text = fleet.read(i, "/etc/crontab");
         assert!(!text.contains("pg-backup"), "host {i}:\n{text}");
@@ -201,27 +150,9 @@ pub fn node_rm_restores_default(fleet: &Fleet) {
     let hosts = [11];
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &hosts, ENTRIES);
-    let run = pgplay(&[
-        "node",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    applied("node", &inv);
     assert!(fleet.read(11, "/etc/crontab").contains("pg-backup"));
-    let rm = pgplay(&[
-        "node-rm",
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-t",
-        "node_crontab",
-        "--output",
-        "json",
-    ]);
-    assert_eq!(rm.code, 0, "{}", rm.all());
+    applied("node-rm", &inv);
     let text = fleet.read(11, "/etc/crontab");
     assert!(!text.contains("pg-backup"), "{text}");
     assert!(

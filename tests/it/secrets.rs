@@ -2,7 +2,8 @@
 //! text, diffs, JSON and load-time errors, however short; a secret that is also an ordinary
 //! word ("pgBackRest", Pigsty's default cipher_pass) is masked only where it stands as the value.
 
-use crate::support::{pgplay, tempdir, write, Fleet};
+use crate::support::{tempdir, write, Fleet};
+use crate::test::Test;
 
 const HOST: usize = 27;
 
@@ -37,50 +38,33 @@ const LEAKS: &[&str] = &[
     "Hidden.Value.1",
 ];
 
-fn assert_no_leak(what: &str, text: &str) {
-    for leak in LEAKS {
-        assert!(!text.contains(leak), "{what}: '{leak}' leaked:\n{text}");
-    }
-}
-
 pub fn masked_everywhere(fleet: &Fleet) {
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &[HOST], "    db_pass: ab1\n");
     let pb = write(dir.path(), "secrets.yml", PLAYBOOK);
     let (pb, inv) = (pb.to_string_lossy(), inv.to_string_lossy());
-    let old = pgplay(&[&*pb, "-i", &*inv, "-t", "old"]);
-    assert_eq!(old.code, 0, "{}", old.all());
+    let play = || Test::new().args([&*pb, "-i", &*inv]);
+    play().args(["-t", "old"]).code(0).run();
 
     // The diff's before side holds a secret no variable knows any more.
-    let check = pgplay(&[&*pb, "-i", &*inv, "--check", "--diff", "-v"]);
-    assert_eq!(check.code, 0, "{}", check.all());
-    assert_no_leak("--check --diff", &check.all());
-    assert!(
-        check.stdout.contains("-repo1-cipher-pass=********")
-            && check.stdout.contains("+repo1-cipher-pass=********"),
-        "the diff should show that the secret changed, masked:\n{}",
-        check.all()
-    );
-    assert!(
-        check.stdout.contains("pgBackRest is the tool"),
-        "an ordinary word was masked:\n{}",
-        check.all()
-    );
-    assert!(
-        check.stdout.contains("repo1-path=/pgbackrest"),
-        "{}",
-        check.all()
-    );
+    play()
+        .args(["--check", "--diff", "-v"])
+        .code(0)
+        .output_lacks_all(LEAKS)
+        // the secret changed, masked
+        .stdout_has_all(&["-repo1-cipher-pass=********", "+repo1-cipher-pass=********"])
+        // an ordinary word is not masked
+        .stdout_has("pgBackRest is the tool")
+        .stdout_has("repo1-path=/pgbackrest")
+        .run();
 
-    let run = pgplay(&[&*pb, "-i", &*inv, "--diff", "-v", "--output", "json"]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_no_leak("json", &run.all());
-    assert!(run.stdout.contains("PGPASSWORD=********"), "{}", run.all());
-    assert!(
-        run.stdout.contains("pgBackRest is the tool"),
-        "{}",
-        run.all()
-    );
+    play()
+        .args(["--diff", "-v", "--output", "json"])
+        .code(0)
+        .output_lacks_all(LEAKS)
+        .stdout_has("PGPASSWORD=********")
+        .stdout_has("pgBackRest is the tool")
+        .run();
     // The host's file does hold them: masking is in the output only.
     let conf = fleet.read(HOST, "/root/secret.conf");
     assert!(
@@ -94,9 +78,10 @@ pub fn masked_everywhere(fleet: &Fleet) {
         "bad.yml",
         "all:\n  hosts:\n    h1: { ansible_host: 127.0.0.1 }\n  vars:\n    db: { password: Hidden.Value.1, x: [ }\n",
     );
-    let err = pgplay(&["inventory", "-i", &*bad.to_string_lossy(), "--list"]);
-    assert_ne!(err.code, 0, "{}", err.all());
-    assert!(err.stderr.contains("bad.yml:5:"), "{}", err.all());
-    assert!(err.stderr.contains("password: ********"), "{}", err.all());
-    assert_no_leak("load error", &err.all());
+    Test::new()
+        .args(["inventory", "-i", &*bad.to_string_lossy(), "--list"])
+        .fails()
+        .output_lacks_all(LEAKS)
+        .stderr_has_all(&["bad.yml:5:", "password: ********"])
+        .run();
 }

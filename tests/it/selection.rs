@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{pgplay, tempdir, write, Fleet};
+use crate::support::{tempdir, write, Fleet};
+use crate::test::Test;
 
 const PLAYBOOK: &str = "- name: selection
   hosts: all
@@ -50,10 +51,9 @@ fn inventory(fleet: &Fleet, dir: &std::path::Path) -> std::path::PathBuf {
     write(dir, "inventory.yml", &text)
 }
 
-fn selected(args: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
-    let run = pgplay(args);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let results = run.results();
+/// The tasks and the hosts a JSON run reported results for (it must succeed).
+fn selected(test: Test) -> (BTreeSet<String>, BTreeSet<String>) {
+    let results = test.code(0).run().results();
     (
         results.iter().map(|r| r.0.clone()).collect(),
         results.iter().map(|r| r.1.clone()).collect(),
@@ -68,18 +68,9 @@ pub fn limit_and_tags(fleet: &Fleet) {
     let dir = tempdir();
     let inv = inventory(fleet, dir.path());
     let pb = write(dir.path(), "select.yml", PLAYBOOK);
-    let base = ["-i", inv.to_str().unwrap_or(""), "--output", "json"];
-    let with = |extra: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = vec![pb.to_string_lossy().into_owned()];
-        v.extend(base.iter().map(|s| s.to_string()));
-        v.extend(extra.iter().map(|s| s.to_string()));
-        v
-    };
-    let call = |extra: &[&str]| {
-        let args = with(extra);
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        selected(&refs)
-    };
+    let (pb, inv) = (pb.to_string_lossy(), inv.to_string_lossy());
+    let play = || Test::new().args([&*pb, "-i", &*inv]);
+    let call = |extra: &[&str]| selected(play().args(["--output", "json"]).args(extra));
     let (a, b, c) = (fleet.addr(12), fleet.addr(13), fleet.addr(14));
 
     let (tasks, hosts) = call(&[]);
@@ -99,28 +90,18 @@ pub fn limit_and_tags(fleet: &Fleet) {
     assert_eq!(hosts, set(&[&b]));
 
     // Listing shows the selection and runs nothing.
-    let pbs = pb.to_string_lossy().into_owned();
-    let list = pgplay(&[
-        &pbs,
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "-l",
-        "pg-beta",
-        "-t",
-        "gamma",
-        "--list-hosts",
-        "--list-tasks",
-    ]);
-    assert_eq!(list.code, 0, "{}", list.all());
-    assert!(
-        list.stdout.contains(&format!("hosts (1):\n      {c}\n")),
-        "{}",
-        list.all()
-    );
-    assert!(
-        list.stdout.contains("third\tTAGS: [alpha, gamma]"),
-        "{}",
-        list.all()
-    );
-    assert!(!list.stdout.contains("first"), "{}", list.all());
+    play()
+        .args([
+            "-l",
+            "pg-beta",
+            "-t",
+            "gamma",
+            "--list-hosts",
+            "--list-tasks",
+        ])
+        .code(0)
+        .stdout_has(&format!("hosts (1):\n      {c}\n"))
+        .stdout_has("third\tTAGS: [alpha, gamma]")
+        .stdout_lacks("first")
+        .run();
 }

@@ -82,6 +82,7 @@ pub struct Test {
     args: Vec<OsString>,
     env: Vec<(String, String)>,
     code: Option<i32>,
+    fails: bool,
     expect: Vec<Expect>,
     why: Option<String>,
 }
@@ -105,6 +106,7 @@ impl Test {
             args: Vec::new(),
             env: Vec::new(),
             code: None,
+            fails: false,
             expect: Vec::new(),
             why: None,
         }
@@ -136,6 +138,12 @@ impl Test {
         self
     }
 
+    /// Any exit code but 0 (where the test does not say which failure it is).
+    pub fn fails(mut self) -> Test {
+        self.fails = true;
+        self
+    }
+
     /// Said first when an expectation is unmet (why the test wants it).
     pub fn why(mut self, why: &str) -> Test {
         self.why = Some(why.to_string());
@@ -152,6 +160,11 @@ impl Test {
 
     pub fn stdout_lacks(self, needle: &str) -> Test {
         self.expect(Expect::Lacks(Stream::Stdout, needle.to_string()))
+    }
+
+    /// stdout begins with `prefix` (what kind of document it is).
+    pub fn stdout_starts_with(self, prefix: &str) -> Test {
+        self.expect(Expect::StartsWith(Stream::Stdout, prefix.to_string()))
     }
 
     /// stdout exactly.
@@ -185,6 +198,16 @@ impl Test {
         self.expect(Expect::Has(Stream::Output, needle.to_string()))
     }
 
+    /// In neither stdout nor stderr (a secret, wherever pgplay might write it).
+    pub fn output_lacks(self, needle: &str) -> Test {
+        self.stdout_lacks(needle).stderr_lacks(needle)
+    }
+
+    /// None of `needles` in stdout or stderr.
+    pub fn output_lacks_all(self, needles: &[&str]) -> Test {
+        needles.iter().fold(self, |t, n| t.output_lacks(n))
+    }
+
     fn expect(mut self, e: Expect) -> Test {
         self.expect.push(e);
         self
@@ -203,6 +226,9 @@ impl Test {
         if let Some(code) = self.code.filter(|c| *c != run.code) {
             let unmet = vec![format!("exit {} (wanted {code})", run.code)];
             return (run, unmet);
+        }
+        if self.fails && run.code == 0 {
+            return (run, vec!["exit 0 (wanted a failure)".to_string()]);
         }
         let unmet = self.expect.iter().filter_map(|e| e.unmet(&run)).collect();
         (run, unmet)

@@ -1,6 +1,9 @@
 //! Unreachable hosts and host-key checking, against real sshd hosts.
 
+use std::path::Path;
+
 use crate::support::{pgplay, tempdir, write, Fleet};
+use crate::test::Test;
 
 const PLAYBOOK: &str = "- name: ping
   hosts: all
@@ -9,6 +12,12 @@ const PLAYBOOK: &str = "- name: ping
       shell: echo ok > /root/pgplay-reached
 ";
 
+/// ping.yml against `inv`, with text output.
+fn ping(pb: &Path, inv: &Path) -> Test {
+    let (pb, inv) = (pb.to_str().unwrap_or(""), inv.to_str().unwrap_or(""));
+    Test::new().args([pb, "-i", inv, "--output", "text"])
+}
+
 pub fn unreachable_host_is_reported(fleet: &Fleet) {
     let dir = tempdir();
     let inv = fleet.inventory(dir.path(), &[15, 16], "");
@@ -16,6 +25,7 @@ pub fn unreachable_host_is_reported(fleet: &Fleet) {
     if let Err(e) = fleet.stop_host(16) {
         panic!("{e}");
     }
+    // Checked only once host 16 is started again, whatever the run showed.
     let run = pgplay(&[
         pb.to_str().unwrap_or(""),
         "-i",
@@ -107,22 +117,17 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
     let kh_bad = write(dir.path(), "known_hosts_bad", &format!("{other}\n"));
     let inv = write(dir.path(), "inv_bad.yml", &inv_text(&kh_bad));
     for extra in [None, Some("--accept-new-host-keys")] {
-        let mut args = vec![
-            pb.to_str().unwrap_or(""),
-            "-i",
-            inv.to_str().unwrap_or(""),
-            "--output",
-            "text",
-        ];
-        args.extend(extra);
-        let run = pgplay(&args);
-        assert_eq!(run.code, 4, "{}", run.all());
+        let run = ping(&pb, &inv)
+            .args(extra)
+            .code(4)
+            .stdout_has("UNREACHABLE")
+            .run();
+        // the key is said to have changed, in whatever case
         assert!(
             run.stdout.to_lowercase().contains("changed"),
             "{}",
             run.all()
         );
-        assert!(run.stdout.contains("UNREACHABLE"), "{}", run.all());
     }
     assert_eq!(
         std::fs::read_to_string(&kh_bad).unwrap_or_default(),
@@ -146,23 +151,12 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
         "known_hosts_revoked",
         &format!("{real_line}\n@revoked * {key_part}\n"),
     );
-    let ping = |inv: &std::path::Path| {
-        pgplay(&[
-            pb.to_str().unwrap_or(""),
-            "-i",
-            inv.to_str().unwrap_or(""),
-            "--output",
-            "text",
-        ])
-    };
-    let run = ping(&write(
-        dir.path(),
-        "inv_revoked.yml",
-        &inv_text(&kh_revoked),
-    ));
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(run.stdout.contains("REVOKED"), "{}", run.all());
-    assert!(!run.stdout.contains("CHANGED"), "{}", run.all());
+    let inv = write(dir.path(), "inv_revoked.yml", &inv_text(&kh_revoked));
+    ping(&pb, &inv)
+        .code(4)
+        .stdout_has("REVOKED")
+        .stdout_lacks("CHANGED")
+        .run();
     let (_, marker) = fleet.ssh(17, "cat /root/pgplay-reached 2>/dev/null || echo none");
     assert_eq!(
         marker.trim(),
@@ -173,26 +167,15 @@ pub fn host_keys_are_checked(fleet: &Fleet) {
     // An unknown host is refused...
     let kh_new = dir.path().join("known_hosts_new");
     let inv = write(dir.path(), "inv_new.yml", &inv_text(&kh_new));
-    let run = ping(&inv);
-    assert_eq!(run.code, 4, "{}", run.all());
-    assert!(
-        run.stdout.contains("accept-new-host-keys"),
-        "the error should say how to opt in: {}",
-        run.all()
-    );
+    ping(&pb, &inv)
+        .code(4)
+        .why("the error should say how to opt in")
+        .stdout_has("accept-new-host-keys")
+        .run();
     // ... unless the user opts in, which records the key; then strict checking passes.
-    let run = pgplay(&[
-        pb.to_str().unwrap_or(""),
-        "-i",
-        inv.to_str().unwrap_or(""),
-        "--output",
-        "text",
-        "--accept-new-host-keys",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    ping(&pb, &inv).arg("--accept-new-host-keys").code(0).run();
     let recorded = std::fs::read_to_string(&kh_new).unwrap_or_default();
     let key_part = real_line.split_whitespace().nth(2).unwrap_or("?");
     assert!(recorded.contains(key_part), "key not recorded: {recorded}");
-    let run = ping(&inv);
-    assert_eq!(run.code, 0, "{}", run.all());
+    ping(&pb, &inv).code(0).run();
 }
