@@ -22,7 +22,7 @@ use crate::base::shell::quote;
 use crate::pg::databases::{self, Database, Found, Plan};
 use crate::pg::pitr::Member;
 
-/// How many times a clone is tried while new connections keep arriving at its template.
+/// How many times a clone is tried while its template keeps another session.
 const CLONE_ATTEMPTS: u32 = 3;
 
 /// The variables the module reads by itself (the run's validation covers them).
@@ -221,14 +221,10 @@ async fn create(
             continue;
         }
         let why = if busy {
+            let t = db.template.as_deref().unwrap_or("template1");
             format!(
-                "could not clone {} into {}: {} times a new connection to {} arrived between ending its connections and the clone ({} ended in all); stop the clients of {} (or point them elsewhere) and run again. PostgreSQL said: {err}",
-                db.template.as_deref().unwrap_or("template1"),
-                db.name,
-                done.attempts,
-                db.template.as_deref().unwrap_or("template1"),
-                done.ended,
-                db.template.as_deref().unwrap_or("template1"),
+                "could not clone {t} into {}: {t} still had another session after its connections were ended, {} times ({} ended in all: a client reconnects at once, or a session does not end); stop the clients of {t} (or point them elsewhere) and run again. PostgreSQL said: {err}",
+                db.name, done.attempts, done.ended,
             )
         } else if c.file_copy_method.as_deref() == Some("clone") && err.contains("clone") {
             format!(

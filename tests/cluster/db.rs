@@ -6,7 +6,7 @@
 //! make it give up with the reason, after a bounded number of tries.
 
 use crate::pitr::sql_on;
-use crate::support::{ok, pgplay, ssh};
+use crate::support::{ok, pgplay};
 
 const META: &str = "127.0.10.10";
 
@@ -21,46 +21,40 @@ fn postmaster() -> String {
         .to_string()
 }
 
-/// Start `cmd` on pg-meta-1 as postgres in its own process group; its PID (= the group).
-fn background(cmd: &str) -> String {
+/// A psql session on pg-meta-1, as postgres, named `app` (its application_name), holding
+/// `db` for ten minutes unless ended. Returns when the session is connected.
+fn session(app: &str, db: &str) {
     let pid = ok(
         META,
         &format!(
-            "cd / && setsid su postgres -c {} >/dev/null 2>&1 < /dev/null & echo $!",
-            shell(cmd)
+            "cd /; setsid su postgres -c 'PGAPPNAME={app} psql -p 5432 -d {db} -Xqc \"select pg_sleep(600)\"' >/dev/null 2>&1 < /dev/null & echo $!"
         ),
     );
-    let pid = pid.trim().to_string();
-    assert!(pid.parse::<u32>().is_ok(), "no pid: {pid}");
-    pid
-}
-
-/// Stop what `background` started, by its process group.
-fn stop(pid: &str) {
-    ssh(META, &format!("kill -TERM -- -{pid} 2>/dev/null; true"));
-}
-
-fn shell(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-fn connections(db: &str) -> u32 {
-    sql(
-        "postgres",
-        &format!("select count(*) from pg_stat_activity where datname = '{db}'"),
-    )
-    .parse()
-    .unwrap_or(u32::MAX)
-}
-
-fn wait_for_connection(db: &str) {
+    assert!(pid.trim().parse::<u32>().is_ok(), "no pid: {pid}");
     for _ in 0..50 {
-        if connections(db) > 0 {
+        if backend(app).is_some() {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("no session reached {db}");
+    panic!("session {app} did not reach {db}");
+}
+
+/// The server process of session `app`, if it is connected.
+fn backend(app: &str) -> Option<String> {
+    let pid = sql(
+        "postgres",
+        &format!("select pid from pg_stat_activity where application_name = '{app}'"),
+    );
+    (!pid.is_empty()).then_some(pid)
+}
+
+/// End session `app` (its psql then exits).
+fn end(app: &str) {
+    sql(
+        "postgres",
+        &format!("select count(pg_terminate_backend(pid)) from pg_stat_activity where application_name = '{app}'"),
+    );
 }
 
 /// Each wrong definition, and a dbname the cluster does not define, is refused before the
@@ -163,11 +157,12 @@ pub fn clone_while_connected_has_the_rows_and_lives_on_its_own() {
         "0"
     );
 
-    let holder = background("psql -p 5432 -d meta -c \"select pg_sleep(600)\"");
-    wait_for_connection("meta");
+    session("holder", "meta");
     let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", "dbname=meta_dev"]);
-    stop(&holder);
+    let held = backend("holder");
+    end("holder");
     assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(held, None, "the clone left the template's session");
     for needle in [
         "changed: [127.0.10.10]",
         "meta_dev: created",
@@ -203,11 +198,10 @@ pub fn clone_while_connected_has_the_rows_and_lives_on_its_own() {
     );
 
     // Again: nothing to change, and no connection to meta is ended.
-    let holder = background("psql -p 5432 -d meta -c \"select pg_sleep(600)\"");
-    wait_for_connection("meta");
+    session("holder", "meta");
     let again = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", "dbname=meta_dev"]);
-    let still = connections("meta");
-    stop(&holder);
+    let still = backend("holder");
+    end("holder");
     assert_eq!(again.code, 0, "{}", again.all());
     assert!(
         again
@@ -217,34 +211,29 @@ pub fn clone_while_connected_has_the_rows_and_lives_on_its_own() {
         again.all()
     );
     assert!(again.stdout.contains("changed=0"), "{}", again.all());
-    assert!(still >= 1, "the second run ended a session of meta");
+    assert!(still.is_some(), "the second run ended a session of meta");
     sql("meta", "drop table clone_probe");
 }
 
-/// Clients that reconnect to the template faster than the clone can start: tried a bounded
-/// number of times, then the reason; once they stop, the same command succeeds.
-pub fn clone_gives_up_when_connections_keep_arriving() {
+/// A session of the template that does not end when told to (its server process is
+/// stopped, as one stuck in the kernel would be): the clone is tried a bounded number of
+/// times, then the reason; once the session is gone, the same command succeeds.
+pub fn clone_gives_up_when_the_template_stays_busy() {
     sql("postgres", "drop database if exists meta_busy");
     let extra = r#"{"dbname": "meta_busy", "pg_databases": [{"name": "meta"}, {"name": "meta_busy", "template": "meta", "strategy": "FILE_COPY"}]}"#;
-    let loops: Vec<String> = (0..3)
-        .map(|_| background("while :; do psql -p 5432 -d meta -Xqc \"select pg_sleep(0.2)\"; done"))
-        .collect();
-    wait_for_connection("meta");
+    session("stuck", "meta");
+    let pid = backend("stuck").unwrap_or_default();
+    ok(META, &format!("kill -STOP {pid}"));
     let run = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", extra]);
-    for l in &loops {
-        stop(l);
-    }
+    ok(META, &format!("kill -CONT {pid}"));
+    end("stuck");
     assert_eq!(run.code, 2, "{}", run.all());
     for needle in [
-        "could not clone meta into meta_busy: 3 times a new connection to meta arrived",
+        "could not clone meta into meta_busy: meta still had another session after its connections were ended, 3 times",
         "stop the clients of meta",
         "is being accessed by other users",
     ] {
-        assert!(
-            run.stdout.contains(needle),
-            "wanted {needle:?}: {}",
-            run.all()
-        );
+        assert!(run.stdout.contains(needle), "wanted {needle:?}: {}", run.all());
     }
     assert_eq!(
         sql(
@@ -254,7 +243,7 @@ pub fn clone_gives_up_when_connections_keep_arriving() {
         "0"
     );
     for _ in 0..50 {
-        if connections("meta") == 0 {
+        if backend("stuck").is_none() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -173,8 +173,8 @@ fn main() {
             db::clone_while_connected_has_the_rows_and_lives_on_its_own,
         ),
         (
-            "ha_db_clone_gives_up_when_connections_keep_arriving",
-            db::clone_gives_up_when_connections_keep_arriving,
+            "ha_db_clone_gives_up_when_the_template_stays_busy",
+            db::clone_gives_up_when_the_template_stays_busy,
         ),
     ];
     let wanted: Vec<&str> = tests
