@@ -270,6 +270,26 @@ const VARIABLES: &[(&str, &str)] = &[
         "the replication user (replicas re-initialised without Patroni)",
     ),
     ("pg_replication_password", "its password"),
+    (
+        "pg_databases",
+        "the cluster's databases: name, owner, template, strategy, ...",
+    ),
+    (
+        "dbname",
+        "the database of pg_databases to create (-e dbname=...)",
+    ),
+    (
+        "pg_file_copy_method",
+        "PostgreSQL 18+: how a FILE_COPY clone copies (clone or copy)",
+    ),
+    (
+        "pg_monitor_username",
+        "gets CONNECT when revokeconn takes it from PUBLIC",
+    ),
+    (
+        "pg_admin_username",
+        "gets CONNECT when revokeconn takes it from PUBLIC",
+    ),
 ];
 
 /// `pgplay config`: every setting in effect and where it came from.

@@ -262,6 +262,7 @@ pub fn help_that_teaches() {
         "pgsql",
         "pgsql-rm",
         "pgsql-backup",
+        "pgsql-db",
         "pgsql-pitr",
     ]
     .map(|name| format!("\n  {name} "));
