@@ -70,7 +70,7 @@ fn alice_inventory(fleet: &Fleet, dir: &Path, i: usize, host_vars: &str) -> Stri
 /// Run pgplay while watching every process's argv for `secret`; returns the run and the
 /// command lines that held it.
 fn run_watching_argv(args: &[&str], cwd: &Path, secret: &str) -> (Run, Vec<String>) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgplay"));
+    let mut cmd = Command::new(crate::support::bin());
     cmd.args(args);
     if let Some(c) = connection() {
         cmd.args(["-c", &c]);
@@ -317,7 +317,7 @@ pub fn become_password_prompt(fleet: &Fleet) {
         &format!("      ansible_password: {PASSWORD}\n"),
     );
     let mut words = vec![
-        env!("CARGO_BIN_EXE_pgplay").to_string(),
+        crate::support::bin().to_string_lossy().into_owned(),
         pb.to_string_lossy().into_owned(),
         "-i".into(),
         inv,

@@ -189,7 +189,10 @@ pub fn graph_and_cycles(fleet: &Fleet) {
         .arg("--graph")
         .code(0)
         .stdout_starts_with("digraph pgplay {")
-        .stdout_has("label=\"after every host\\n127.0.40.21\"")
+        .stdout_has(&format!(
+            "label=\"after every host\\n{}\"",
+            fleet.addr(HOSTS[0])
+        ))
         // the after: barrier
         .stdout_has("label=\"all hosts\"")
         .run();

@@ -76,7 +76,7 @@ pub fn overwrite_on_five_hosts(fleet: &Fleet) {
         .stdout_has_all(&[
             "-00 01 * * * postgres /pg/bin/pg-backup full",
             "+00 03 * * * postgres /pg/bin/pg-backup full",
-            "changed: [127.0.40.1]",
+            &format!("changed: [{}]", fleet.addr(hosts[0])),
             "CHECK MODE",
         ])
         .run();
