@@ -256,8 +256,8 @@ impl Psql<'_> {
         self.ctx.exec(&script, Some(sql.as_bytes())).await
     }
 
-    /// Run statements; a failure is the task's, with psql's words.
-    async fn run(&self, db: &str, sql: &str) -> Result<(), Failure> {
+    /// Run statements; a failure is the task's, with psql's words. What psql printed.
+    async fn run(&self, db: &str, sql: &str) -> Result<Vec<u8>, Failure> {
         let out = self.exec(db, sql).await?;
         if out.status != 0 {
             return Err(Failure::Args(format!(
@@ -266,23 +266,16 @@ impl Psql<'_> {
                 String::from_utf8_lossy(&out.stderr).trim()
             )));
         }
-        Ok(())
+        Ok(out.stdout)
     }
 
     /// One query answering one JSON row.
     async fn json<T: for<'de> Deserialize<'de>>(&self, db: &str, sql: &str) -> Result<T, Failure> {
-        let out = self.exec(db, sql).await?;
-        if out.status != 0 {
-            return Err(Failure::Args(format!(
-                "psql on {db} failed (exit {}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| {
+        let stdout = self.run(db, sql).await?;
+        serde_json::from_slice(&stdout).map_err(|e| {
             Failure::Args(format!(
                 "psql on {db} answered what is not the expected JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout).trim()
+                String::from_utf8_lossy(&stdout).trim()
             ))
         })
     }

@@ -56,6 +56,24 @@ impl DeError {
     }
 }
 
+impl DeError {
+    /// The crate's error for a value read under `root` (`pg_pitr`, `pg_databases[1]`): its
+    /// key is `root.path`, its place the failing value's (else `whole`'s).
+    pub fn into_error(self, root: &str, whole: &Node) -> crate::error::Error {
+        let span = self.span.clone().unwrap_or_else(|| whole.span.clone());
+        let key = if self.path.is_empty() {
+            root.to_string()
+        } else {
+            format!("{root}.{}", self.key())
+        };
+        let err = crate::error::Error::invalid(&span, key, self.message);
+        match self.hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}
+
 impl fmt::Display for DeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(span) = &self.span {

@@ -231,23 +231,11 @@ fn entry(i: usize, item: &Node) -> Result<Database> {
         )
         .with_hint("- { name: meta_dev, template: meta, strategy: FILE_COPY }"));
     }
-    let raw: Raw = de::from_node(item).map_err(|e| {
-        let span = e.span.clone().unwrap_or_else(|| item.span.clone());
-        let key = if e.path.is_empty() {
-            format!("pg_databases[{i}]")
-        } else {
-            format!("pg_databases[{i}].{}", e.key())
-        };
-        let message = if e.message.starts_with("missing field `name`") {
-            "a database definition needs a name".to_string()
-        } else {
-            e.message.clone()
-        };
-        let err = Error::invalid(&span, key, message);
-        match e.hint.clone() {
-            Some(h) => err.with_hint(h),
-            None => err,
+    let raw: Raw = de::from_node(item).map_err(|mut e| {
+        if e.message.starts_with("missing field `name`") {
+            e.message = "a database definition needs a name".into();
         }
+        e.into_error(&format!("pg_databases[{i}]"), item)
     })?;
     name_ok(&raw.name).map_err(|m| at("name", m))?;
     for (key, value) in [("owner", &raw.owner), ("template", &raw.template)] {

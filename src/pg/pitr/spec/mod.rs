@@ -284,19 +284,7 @@ impl Pitr {
             )
             .with_hint("e.g. -e '{\"pg_pitr\": {\"time\": \"2026-07-13 10:00:00+00\"}}'"));
         }
-        let raw: Raw = de::from_node(node).map_err(|e| {
-            let span = e.span.clone().unwrap_or_else(|| node.span.clone());
-            let key = if e.path.is_empty() {
-                "pg_pitr".to_string()
-            } else {
-                format!("pg_pitr.{}", e.key())
-            };
-            let err = Error::invalid(&span, key, e.message.clone());
-            match e.hint.clone() {
-                Some(h) => err.with_hint(h),
-                None => err,
-            }
-        })?;
+        let raw: Raw = de::from_node(node).map_err(|e| e.into_error("pg_pitr", node))?;
 
         // The target: at most one of time/name/xid/lsn, agreeing with `type`.
         let given: Vec<&str> = [
