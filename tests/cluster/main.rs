@@ -14,6 +14,7 @@ mod pitr;
 mod run;
 mod safety;
 mod support;
+mod workload;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -161,6 +162,10 @@ fn main() {
         (
             "ha_after_a_failover_backups_follow_the_leader_and_pitr_refuses",
             ha::after_a_failover_backups_follow_the_leader_and_pitr_refuses,
+        ),
+        (
+            "ha_pg_heartbeat_writes_and_stops",
+            workload::pg_heartbeat_writes_and_stops,
         ),
     ];
     let wanted: Vec<&str> = tests
