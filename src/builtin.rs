@@ -147,6 +147,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pg-pitr.j2", include_str!("../templates/pg-pitr.j2")),
     ("pg-fork.j2", include_str!("../templates/pg-fork.j2")),
     (
+        "pg-heartbeat.j2",
+        include_str!("../templates/pg-heartbeat.j2"),
+    ),
+    ("pg-bench.j2", include_str!("../templates/pg-bench.j2")),
+    (
         "pg-alias.sh.j2",
         include_str!("../templates/pg-alias.sh.j2"),
     ),

@@ -15,6 +15,7 @@ mod pitr;
 mod run;
 mod safety;
 mod support;
+mod workload;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -175,6 +176,11 @@ fn main() {
         (
             "ha_db_clone_gives_up_when_the_template_stays_busy",
             db::clone_gives_up_when_the_template_stays_busy,
+        ),
+        // pg-heartbeat and pg-bench (issue 13).
+        (
+            "ha_pg_heartbeat_writes_and_stops",
+            workload::pg_heartbeat_writes_and_stops,
         ),
     ];
     let wanted: Vec<&str> = tests
