@@ -175,7 +175,12 @@ grep -E '{watch}' "$LOG" 2>/dev/null | tail -30 | sed 's/^/log=/'
         }
         if last_report.elapsed() >= Duration::from_secs(2) && lsn != "-" {
             last_report = Instant::now();
-            (ctx.progress)(format!("replayed to {lsn}, last transaction {ts} UTC"));
+            // Before the first replayed commit there is no transaction time to show.
+            (ctx.progress)(if ts == "-" || ts.is_empty() {
+                format!("replayed to {lsn}, no transaction replayed yet")
+            } else {
+                format!("replayed to {lsn}, last transaction {ts} UTC")
+            });
         }
         if last_progress.elapsed() > STALL {
             return Ok(stuck(
