@@ -13,4 +13,4 @@ mod problem;
 mod read;
 
 pub use problem::Problem;
-pub use read::{is_template, HostVars};
+pub use read::{is_template, list, HostVars};

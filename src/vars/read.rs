@@ -89,6 +89,21 @@ impl HostVars<'_> {
     }
 }
 
+/// A variable that must be a list, as its items; `null` is an empty list. `what` names the
+/// items in the message ("database definitions"), `hint` shows the right form.
+pub fn list<'a>(node: &'a Node, key: &str, what: &str, hint: &str) -> Result<&'a [Node]> {
+    match &node.kind {
+        crate::yaml::Kind::Null => Ok(&[]),
+        crate::yaml::Kind::Seq(items) => Ok(items),
+        _ => Err(Error::invalid(
+            &node.span,
+            key,
+            format!("expected a list of {what}, found {}", node.type_name()),
+        )
+        .with_hint(hint)),
+    }
+}
+
 /// A value that is still a template (judged when it is rendered, not here).
 pub fn is_template(value: &Value) -> bool {
     matches!(value, Value::String(s) if crate::base::text::contains_template(s))

@@ -169,21 +169,12 @@ pub fn from_value(value: &Value) -> Result<Vec<Database>> {
 
 /// `pg_databases` from its node, every entry and the list as a whole checked.
 pub fn from_node(node: &Node) -> Result<Vec<Database>> {
-    let items = match &node.kind {
-        Kind::Null => return Ok(Vec::new()),
-        Kind::Seq(items) => items,
-        _ => {
-            return Err(Error::invalid(
-                &node.span,
-                "pg_databases",
-                format!(
-                    "expected a list of database definitions, found {}",
-                    node.type_name()
-                ),
-            )
-            .with_hint("pg_databases: [ { name: meta }, { name: meta_dev, template: meta, strategy: FILE_COPY } ]"))
-        }
-    };
+    let items = crate::vars::list(
+        node,
+        "pg_databases",
+        "database definitions",
+        "pg_databases: [ { name: meta }, { name: meta_dev, template: meta, strategy: FILE_COPY } ]",
+    )?;
     let mut out: Vec<Database> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let db = entry(i, item)?;

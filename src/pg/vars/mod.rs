@@ -74,22 +74,12 @@ fn node_crontab(nodes: &HashMap<String, Arc<Node>>) -> Result<Vec<CronEntry>> {
             None => Vec::new(),
             Some(node) if node.is_null() || is_template(&node.to_json()) => Vec::new(),
             Some(node) => {
-                let lines: Vec<Node> = match &node.kind {
-                    crate::yaml::Kind::Seq(items) => items.clone(),
-                    _ => {
-                        return Err(Error::invalid(
-                            &node.span,
-                            "node_crontab",
-                            format!(
-                                "expected a list of crontab lines, found {}",
-                                node.type_name()
-                            ),
-                        )
-                        .with_hint(
-                            "node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]",
-                        ))
-                    }
-                };
+                let lines = crate::vars::list(
+                    node,
+                    "node_crontab",
+                    "crontab lines",
+                    "node_crontab: [ '00 01 * * * postgres /pg/bin/pg-backup full' ]",
+                )?;
                 let mut out = Vec::new();
                 for (i, item) in lines.iter().enumerate() {
                     let key = format!("node_crontab[{i}]");

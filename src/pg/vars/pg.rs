@@ -16,7 +16,7 @@ use crate::error::{did_you_mean, Error, Result};
 use crate::pg::crontab;
 use crate::vars::HostVars;
 use crate::vars::Problem;
-use crate::yaml::{Kind, Node, Span};
+use crate::yaml::{Node, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PgRole {
@@ -184,21 +184,12 @@ fn pg_crontab(c: &HostVars<'_>) -> Result<Vec<String>> {
     let Some(node) = c.nodes.get("pg_crontab") else {
         return Ok(Vec::new());
     };
-    let items = match &node.kind {
-        Kind::Null => return Ok(Vec::new()),
-        Kind::Seq(items) => items,
-        _ => {
-            return Err(Error::invalid(
-                &node.span,
-                "pg_crontab",
-                format!(
-                    "expected a list of crontab lines, found {}",
-                    node.type_name()
-                ),
-            )
-            .with_hint("pg_crontab: [ '00 01 * * * /pg/bin/pg-backup full' ]"))
-        }
-    };
+    let items = crate::vars::list(
+        node,
+        "pg_crontab",
+        "crontab lines",
+        "pg_crontab: [ '00 01 * * * /pg/bin/pg-backup full' ]",
+    )?;
     let mut out = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let key = format!("pg_crontab[{i}]");

@@ -255,14 +255,11 @@ pub fn decide(
                 } else if forks.is_empty() {
                     (newest, format!("timeline {newest}: the newest one (no timeline branched off with transactions of its own)"))
                 } else {
-                    let list: Vec<String> = all
-                        .iter()
-                        .map(|p| format!("timeline {}: {}", p.tli, range(p)))
-                        .collect();
+                    let list = ranges(&all);
                     return Err(format!(
                         "restore point {n:?} may lie on more than one history: after backup {} the WAL branched ({}), and {NOT_SEEN}; choose one with pg_pitr.timeline",
                         backup.label,
-                        list.join("; ")
+                        list
                     ));
                 }
             }
@@ -308,26 +305,20 @@ pub fn decide(
                             let p = clean[0];
                             (p.tli, format!("timeline {}: the target falls between the end of its parent and its first transaction, and the parent has nothing past the switch", p.tli))
                         } else {
-                            let list: Vec<String> = all
-                                .iter()
-                                .map(|p| format!("timeline {}: {}", p.tli, range(p)))
-                                .collect();
+                            let list = ranges(&all);
                             return Err(format!(
                                 "the target falls between histories: {}. No timeline has a transaction to stop at right after it; choose a target inside one of them, or pick the history with pg_pitr.timeline and an lsn target",
-                                list.join("; ")
+                                list
                             ));
                         }
                     }
                     _ => {
-                        let list: Vec<String> = hit
-                            .iter()
-                            .map(|p| format!("timeline {}: {}", p.tli, range(p)))
-                            .collect();
+                        let list = ranges(hit.iter().copied());
                         return Err(format!(
                             "the target is ambiguous: after backup {} the history branched and {} each hold it ({}). Following the default (latest) timeline could silently recover a different history; choose one with pg_pitr.timeline: {}",
                             backup.label,
                             hit.iter().map(|p| format!("timeline {}", p.tli)).collect::<Vec<_>>().join(" and "),
-                            list.join("; "),
+                            list,
                             hit.iter().map(|p| p.tli.to_string()).collect::<Vec<_>>().join(" or ")
                         ));
                     }

@@ -127,6 +127,15 @@ pub(super) fn holds(p: &Piece, target: &Target, exclusive: bool, is_base: bool) 
     }
 }
 
+/// Each history with what it holds, `timeline 1: ...; timeline 2: ...`.
+pub(super) fn ranges<'a>(pieces: impl IntoIterator<Item = &'a Piece>) -> String {
+    pieces
+        .into_iter()
+        .map(|p| format!("timeline {}: {}", p.tli, range(p)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub(super) fn range(p: &Piece) -> String {
     let branch = match &p.before {
         Some(b) => format!(
