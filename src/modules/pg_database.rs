@@ -94,7 +94,7 @@ pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
         )));
     }
     if found.db.is_some() && !(db.schemas.is_empty() && db.extensions.is_empty()) {
-        let inside: Found = psql.json(&name, &databases::in_db_inspect(db)).await?;
+        let inside: databases::Inside = psql.json(&name, &databases::in_db_inspect(db)).await?;
         found.schemas = inside.schemas;
         found.extensions = inside.extensions;
     }
@@ -122,39 +122,27 @@ pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
         },
         None => Cloned::default(),
     };
-    if !plan.in_db.is_empty() {
-        let sql: String = plan.in_db.iter().map(|s| s.sql.as_str()).collect();
-        psql.run(&name, &sql).await?;
-    }
-    if !plan.after.is_empty() {
-        let sql: String = plan.after.iter().map(|s| s.sql.as_str()).collect();
-        psql.run("postgres", &sql).await?;
+    // What is made stays made: a failure from here on leaves a database that a second run
+    // completes, and says so.
+    let then = |e: Failure| match e {
+        Failure::Args(why) => Failure::Args(format!(
+            "{name} exists{}, but: {why}; fix that and run again (what is done is kept)",
+            if plan.create.is_some() {
+                " (created now)"
+            } else {
+                ""
+            }
+        )),
+        other => other,
+    };
+    for (db_name, steps) in [(name.as_str(), &plan.in_db), ("postgres", &plan.after)] {
+        if !steps.is_empty() {
+            let sql: String = steps.iter().map(|s| s.sql.as_str()).collect();
+            psql.run(db_name, &sql).await.map_err(then)?;
+        }
     }
     if let Some(c) = &plan.create {
-        if let Some(t) = &c.terminate {
-            lines.insert(
-                1,
-                format!(
-                    "ended {} connection{} to {t} just before the clone{}",
-                    ended.ended,
-                    if ended.ended == 1 { "" } else { "s" },
-                    if ended.attempts > 1 {
-                        format!(" ({} attempts: new connections arrived)", ended.attempts)
-                    } else {
-                        String::new()
-                    }
-                ),
-            );
-        }
-        if db.strategy == Some(databases::Strategy::FileCopy) {
-            lines.push(match &c.file_copy_method {
-                Some(m) => format!("file_copy_method = {m}"),
-                None => format!(
-                    "file_copy_method not set (PostgreSQL {} has none: FILE_COPY copies the files)",
-                    found.version / 10000
-                ),
-            });
-        }
+        created_lines(&mut lines, db, c, &ended, found.version);
         o.data
             .insert("file_copy_method".into(), json!(c.file_copy_method.clone()));
         o.data
@@ -162,6 +150,43 @@ pub async fn run(ctx: &Ctx<'_>, a: Args) -> Result<Outcome, Failure> {
         o.data.insert("attempts".into(), json!(ended.attempts));
     }
     Ok(said(o, say(&name, &lines, &plan, false)))
+}
+
+/// What a creation adds to the words: the connections a clone ended, and the copy method.
+fn created_lines(
+    lines: &mut Vec<String>,
+    db: &Database,
+    c: &databases::Created,
+    ended: &Cloned,
+    version: u32,
+) {
+    if let Some(t) = &c.terminate {
+        let retried = if ended.attempts > 1 {
+            format!(
+                " ({} attempts: the template had another session)",
+                ended.attempts
+            )
+        } else {
+            String::new()
+        };
+        let s = if ended.ended == 1 { "" } else { "s" };
+        lines.insert(
+            1,
+            format!(
+                "ended {} connection{s} to {t} just before the clone{retried}",
+                ended.ended
+            ),
+        );
+    }
+    if db.strategy == Some(databases::Strategy::FileCopy) {
+        lines.push(match &c.file_copy_method {
+            Some(m) => format!("file_copy_method = {m}"),
+            None => format!(
+                "file_copy_method not set (PostgreSQL {} has none: FILE_COPY copies the files)",
+                version / 10000
+            ),
+        });
+    }
 }
 
 /// The outcome with its words, shown under the result line (what was made is the point).

@@ -253,3 +253,62 @@ pub fn clone_gives_up_when_the_template_stays_busy() {
     assert!(run.stdout.contains("meta_busy: created"), "{}", run.all());
     sql("postgres", "drop database meta_busy");
 }
+
+/// A database with schemas, extensions, parameters and a connection limit: made on the first
+/// run, found as defined on the second (which reads them inside the database), and only the
+/// difference made when the definition changes.
+pub fn schemas_extensions_and_settings_are_made_once() {
+    sql("postgres", "drop database if exists meta_app");
+    let def = |limit: u32| {
+        format!(
+            r#"{{"dbname": "meta_app", "pg_databases": [{{"name": "meta_app", "schemas": ["app"], "extensions": [{{"name": "pg_trgm", "schema": "app"}}], "parameters": {{"search_path": "app, public", "work_mem": "8MB"}}, "connlimit": {limit}}}]}}"#
+        )
+    };
+    let first = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", &def(10)]);
+    assert_eq!(first.code, 0, "{}", first.all());
+    for needle in [
+        "meta_app: created",
+        "schema app",
+        "extension pg_trgm",
+        "parameter search_path = app, public",
+        "connlimit 10",
+    ] {
+        assert!(
+            first.stdout.contains(needle),
+            "wanted {needle:?}: {}",
+            first.all()
+        );
+    }
+    assert_eq!(
+        sql("meta_app", "select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'"),
+        "app"
+    );
+    assert_eq!(sql("meta_app", "show search_path"), "app, public");
+    let again = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", &def(10)]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(
+        again
+            .stdout
+            .contains("meta_app exists as defined: nothing to change")
+            && again.stdout.contains("changed=0"),
+        "{}",
+        again.all()
+    );
+    let changed = pgplay(&["pgsql-db", "-l", "pg-meta", "-e", &def(20)]);
+    assert_eq!(changed.code, 0, "{}", changed.all());
+    assert!(
+        changed
+            .stdout
+            .contains("meta_app exists: changed\n    connlimit 20\n"),
+        "{}",
+        changed.all()
+    );
+    assert_eq!(
+        sql(
+            "postgres",
+            "select datconnlimit from pg_database where datname = 'meta_app'"
+        ),
+        "20"
+    );
+    sql("postgres", "drop database meta_app");
+}

@@ -177,6 +177,10 @@ fn main() {
             "ha_db_clone_gives_up_when_the_template_stays_busy",
             db::clone_gives_up_when_the_template_stays_busy,
         ),
+        (
+            "ha_db_schemas_extensions_and_settings_are_made_once",
+            db::schemas_extensions_and_settings_are_made_once,
+        ),
         // pg-heartbeat and pg-bench (issue 13).
         (
             "ha_pg_heartbeat_writes_and_stops",

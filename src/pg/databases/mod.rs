@@ -16,7 +16,9 @@ mod tests;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-pub use sql::{ident, in_db_inspect, inspect, literal, plan, Created, Existing, Found, Plan, Step};
+pub use sql::{
+    ident, in_db_inspect, inspect, literal, plan, Created, Existing, Found, Inside, Plan, Step,
+};
 
 use crate::error::{did_you_mean, Error, Result};
 use crate::vars::de;

@@ -80,6 +80,13 @@ pub struct Found {
     pub extensions: Vec<String>,
 }
 
+/// What `in_db_inspect` answers: the definition's schemas and extensions that exist.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct Inside {
+    pub schemas: Vec<String>,
+    pub extensions: Vec<String>,
+}
+
 /// A database as the server has it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 pub struct Existing {
