@@ -289,3 +289,23 @@ fn an_existing_database_as_defined_changes_nothing() {
         "roles that do not exist get no grant: {sql}"
     );
 }
+
+/// Regression (issue 13): the in-database answer is its own shape, not the server's.
+#[test]
+fn both_answers_read_as_the_server_writes_them() {
+    let inside: Result<Inside, _> =
+        serde_json::from_str(r#"{"schemas" : ["app"], "extensions" : []}"#);
+    assert_eq!(
+        inside.ok(),
+        Some(Inside {
+            schemas: vec!["app".into()],
+            extensions: vec![],
+        })
+    );
+    let found: Result<Found, _> = serde_json::from_str(
+        r#"{"version" : 150010, "template" : true, "roles" : [], "db" : {"owner" : "postgres", "comment" : null, "is_template" : false, "allowconn" : true, "connlimit" : -1, "settings" : [], "public_connect" : true}}"#,
+    );
+    let found = found.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(found.version, 150010);
+    assert_eq!(found.db.map(|d| d.connlimit), Some(-1));
+}
