@@ -200,21 +200,19 @@ pub(super) fn union(a: &Value, b: &Value) -> Result<Value, Error> {
 }
 
 pub(super) fn intersect(a: &Value, b: &Value) -> Result<Value, Error> {
-    let other = iter_values(b, "intersect")?;
-    let mut out = Vec::new();
-    for v in iter_values(a, "intersect")? {
-        if other.contains(&v) {
-            unique_push(&mut out, v);
-        }
-    }
-    Ok(Value::from(out))
+    kept(a, b, "intersect", true)
 }
 
 pub(super) fn difference(a: &Value, b: &Value) -> Result<Value, Error> {
-    let other = iter_values(b, "difference")?;
+    kept(a, b, "difference", false)
+}
+
+/// The distinct items of `a` that are (`in_b`) or are not in `b`, in `a`'s order.
+fn kept(a: &Value, b: &Value, name: &str, in_b: bool) -> Result<Value, Error> {
+    let other = iter_values(b, name)?;
     let mut out = Vec::new();
-    for v in iter_values(a, "difference")? {
-        if !other.contains(&v) {
+    for v in iter_values(a, name)? {
+        if other.contains(&v) == in_b {
             unique_push(&mut out, v);
         }
     }

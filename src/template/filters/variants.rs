@@ -109,17 +109,20 @@ fn parse_python_int(s: &str, base: u32) -> Option<Value> {
     })
 }
 
+/// The `default` argument, given first or by name; `fallback` when neither.
+fn default_arg(pos: &[Value], kwargs: &Kwargs, fallback: Value) -> Result<Value, Error> {
+    match pos.first() {
+        Some(v) => Ok(v.clone()),
+        None => Ok(kwargs.get::<Option<Value>>("default")?.unwrap_or(fallback)),
+    }
+}
+
 /// `int(default=0, base=10)`, as Jinja2: "0755" is 755, "3.9" is 3, garbage
 /// gives the default.
 pub(super) fn int_filter(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
     check_defined(value)?;
     let (pos, kwargs): (&[Value], Kwargs) = from_args(&args)?;
-    let default = match pos.first() {
-        Some(v) => v.clone(),
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0)),
-    };
+    let default = default_arg(pos, &kwargs, Value::from(0))?;
     let base = match pos.get(1) {
         Some(v) => {
             Some(i64::try_from(v.clone()).map_err(|_| invalid("int: base must be an integer"))?)
@@ -164,12 +167,7 @@ pub(super) fn int_filter(value: &Value, args: Rest<Value>) -> Result<Value, Erro
 pub(super) fn float_filter(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
     check_defined(value)?;
     let (pos, kwargs): (&[Value], Kwargs) = from_args(&args)?;
-    let default = match pos.first() {
-        Some(v) => v.clone(),
-        None => kwargs
-            .get::<Option<Value>>("default")?
-            .unwrap_or(Value::from(0.0)),
-    };
+    let default = default_arg(pos, &kwargs, Value::from(0.0))?;
     kwargs.assert_all_used()?;
     Ok(match value.kind() {
         ValueKind::Bool => Value::from(if value.is_true() { 1.0 } else { 0.0 }),

@@ -69,6 +69,13 @@ fn loose_parts(s: &str) -> Vec<Part> {
     parts
 }
 
+/// Capture group `i` as a number (0 when absent).
+fn group_number(caps: &regex::Captures<'_>, i: usize) -> u64 {
+    caps.get(i)
+        .and_then(|m| m.as_str().parse().ok())
+        .unwrap_or(0)
+}
+
 /// major, minor, patch and optional (`a`|`b`, number) pre-release.
 type StrictVersion = (u64, u64, u64, Option<(char, u64)>);
 
@@ -78,11 +85,7 @@ fn strict_version(s: &str) -> Result<StrictVersion, Error> {
     let caps = re
         .captures(s.trim())
         .ok_or_else(|| invalid(format!("invalid version number {s:?}")))?;
-    let num = |i: usize| -> u64 {
-        caps.get(i)
-            .and_then(|m| m.as_str().parse().ok())
-            .unwrap_or(0)
-    };
+    let num = |i: usize| group_number(&caps, i);
     let pre = caps
         .get(4)
         .and_then(|m| m.as_str().chars().next())
@@ -107,11 +110,7 @@ fn semver(s: &str) -> Result<(u64, u64, u64, Vec<String>), Error> {
     let caps = re
         .captures(s.trim())
         .ok_or_else(|| invalid(format!("invalid semantic version {s:?}")))?;
-    let num = |i: usize| -> u64 {
-        caps.get(i)
-            .and_then(|m| m.as_str().parse().ok())
-            .unwrap_or(0)
-    };
+    let num = |i: usize| group_number(&caps, i);
     let pre = caps
         .get(4)
         .map(|m| m.as_str().split('.').map(str::to_string).collect())
